@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ethereum/go-ethereum/console"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/urfave/cli/v2"
+)
+
+var (
+	execFlag = &cli.StringFlag{Name: "exec", Usage: "Execute JavaScript statement"}
+)
+
+var attachCommand = &cli.Command{
+	Name:      "attach",
+	Usage:     "Start an interactive JavaScript console attached to a running node",
+	ArgsUsage: "[endpoint]",
+	Flags:     []cli.Flag{dataDirFlag, execFlag},
+	Description: `The console is go-ethereum's JavaScript console. The endpoint is an IPC
+path, an http(s):// or ws(s):// URL; by default the IPC socket in --datadir.`,
+	Action: func(ctx *cli.Context) error {
+		endpoint := ctx.Args().First()
+		if endpoint == "" {
+			endpoint = filepath.Join(ctx.String(dataDirFlag.Name), clientName+".ipc")
+		}
+		client, err := rpc.Dial(endpoint)
+		if err != nil {
+			return fmt.Errorf("unable to attach to %s: %v", endpoint, err)
+		}
+		defer client.Close()
+		cfg := console.Config{
+			DataDir: os.TempDir(),
+			DocRoot: ".",
+			Client:  client,
+		}
+		if dir := ctx.String(dataDirFlag.Name); dir != "" && !strings.Contains(endpoint, "://") {
+			cfg.DataDir = dir
+		}
+		c, err := console.New(cfg)
+		if err != nil {
+			return fmt.Errorf("failed to start the JavaScript console: %v", err)
+		}
+		defer c.Stop(false)
+		if script := ctx.String(execFlag.Name); script != "" {
+			c.Evaluate(script)
+			return nil
+		}
+		c.Welcome()
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM)
+		go func() { <-sig; c.Stop(false) }()
+		c.Interactive()
+		return nil
+	},
+}

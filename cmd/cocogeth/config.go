@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"time"
+
+	"github.com/cocogeth/cocogeth/eth"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/p2p"
+	"github.com/naoina/toml"
+)
+
+const clientName = "cocogeth"
+
+// clientVersion is the release; the VCS revision is appended when known.
+const clientVersion = "0.1.0"
+
+// Config is the whole configuration of a node, as read from --config and
+// printed by dumpconfig.
+type Config struct {
+	Node    node.Config
+	Eth     eth.Config
+	Metrics MetricsConfig
+}
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	Enabled bool
+	Addr    string
+	Port    int
+}
+
+func vcsRevision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 8 {
+			return s.Value[:8]
+		}
+	}
+	return ""
+}
+
+func versionString() string {
+	if rev := vcsRevision(); rev != "" {
+		return clientVersion + "-" + rev
+	}
+	return clientVersion
+}
+
+func defaultConfig() Config {
+	n := node.DefaultConfig
+	n.Name = clientName
+	n.Version = versionString()
+	n.IPCPath = clientName + ".ipc"
+	n.HTTPModules = []string{"eth", "net", "web3"}
+	n.WSModules = []string{"eth", "net", "web3"}
+	n.HTTPTimeouts.ReadTimeout = 30 * time.Second
+	// No devp2p: validating nodes talk over their own channel.
+	n.P2P = p2p.Config{MaxPeers: 0, NoDiscovery: true, NoDial: true, ListenAddr: ""}
+	return Config{
+		Node:    n,
+		Eth:     eth.DefaultConfig,
+		Metrics: MetricsConfig{Addr: "127.0.0.1", Port: 6060},
+	}
+}
+
+var tomlSettings = toml.Config{
+	NormFieldName: func(rt reflect.Type, key string) string { return key },
+	FieldToKey:    func(rt reflect.Type, field string) string { return field },
+	MissingField: func(rt reflect.Type, field string) error {
+		return fmt.Errorf("field '%s' is not defined in %s", field, rt.String())
+	},
+}
+
+func loadConfigFile(file string, cfg *Config) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = tomlSettings.NewDecoder(bufio.NewReader(f)).Decode(cfg)
+	var lerr *toml.LineError
+	if errors.As(err, &lerr) {
+		return fmt.Errorf("%s, %v", file, err)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", file, err)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/cocogeth/cocogeth/eth"
+	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/metrics"
+	"github.com/ethereum/go-ethereum/metrics/exp"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/urfave/cli/v2"
+)
+
+// makeConfig assembles defaults, the --config file and flags.
+func makeConfig(ctx *cli.Context) (Config, error) {
+	cfg := defaultConfig()
+	if file := ctx.String(configFlag.Name); file != "" {
+		if err := loadConfigFile(file, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	if ctx.Bool(devFlag.Name) {
+		applyDevDefaults(ctx, &cfg)
+	}
+	if err := applyFlags(ctx, &cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// applyDevDefaults makes --dev ready for wallets: HTTP and WS on
+// 127.0.0.1:8545/8546 with the txpool API, unless flags say otherwise.
+func applyDevDefaults(ctx *cli.Context, cfg *Config) {
+	n := &cfg.Node
+	if n.HTTPHost == "" {
+		n.HTTPHost = "127.0.0.1"
+	}
+	if n.WSHost == "" {
+		n.WSHost = "127.0.0.1"
+	}
+	n.HTTPModules = []string{"eth", "net", "web3", "txpool"}
+	n.WSModules = []string{"eth", "net", "web3", "txpool"}
+}
+
+func runNode(ctx *cli.Context) error {
+	if args := ctx.Args().Slice(); len(args) > 0 {
+		return fmt.Errorf("invalid command: %q (see `cocogeth --help`)", args[0])
+	}
+	cfg, err := makeConfig(ctx)
+	if err != nil {
+		return err
+	}
+	dev := ctx.Bool(devFlag.Name)
+	if dev && !ctx.IsSet(dataDirFlag.Name) && ctx.String(configFlag.Name) == "" {
+		dir, err := os.MkdirTemp("", "cocogeth-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Node.DataDir = dir
+		log.Info("Development chain in a temporary directory, removed on exit", "datadir", dir)
+	}
+	stack, err := node.New(&cfg.Node)
+	if err != nil {
+		return fmt.Errorf("failed to create the node: %v", err)
+	}
+	defer stack.Close()
+	if dev {
+		if err := initDatabase(stack, genesis.Dev()); err != nil {
+			return err
+		}
+		log.Warn("Development mode: the prefunded account's key is public, never use it for value",
+			"address", genesis.DevAddress, "chainid", genesis.DevChainID)
+	}
+	if cfg.Metrics.Enabled {
+		metrics.Enable()
+		exp.Setup(net.JoinHostPort(cfg.Metrics.Addr, strconv.Itoa(cfg.Metrics.Port)))
+	}
+	if ctx.Bool(pprofEnabled.Name) {
+		addr := net.JoinHostPort(ctx.String(pprofAddr.Name), strconv.Itoa(ctx.Int(pprofPort.Name)))
+		log.Info("Starting pprof server", "addr", "http://"+addr+"/debug/pprof")
+		go func() {
+			if err := http.ListenAndServe(addr, http.DefaultServeMux); err != nil {
+				log.Error("pprof server failed", "err", err)
+			}
+		}()
+	}
+	if _, err := eth.New(stack, cfg.Eth, nil); err != nil {
+		return err
+	}
+	if err := stack.Start(); err != nil {
+		return fmt.Errorf("failed to start the node: %v", err)
+	}
+	if ep := stack.HTTPEndpoint(); cfg.Node.HTTPHost != "" {
+		log.Info("JSON-RPC over HTTP", "url", ep)
+	}
+	if cfg.Node.WSHost != "" {
+		log.Info("JSON-RPC over WebSocket", "url", stack.WSEndpoint())
+	}
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	sig := <-sigc
+	log.Info("Got signal, shutting down", "signal", sig)
+	go func() {
+		// A second signal while closing forces the exit.
+		<-sigc
+		log.Warn("Forced exit")
+		os.Exit(1)
+	}()
+	return nil
+}
+
+// initDatabase writes the genesis into the node's chain database unless it
+// already holds the same chain.
+func initDatabase(stack *node.Node, spec *genesis.Spec) error {
+	db, err := eth.OpenDatabase(stack.ResolvePath(eth.ChainDBPath), 16, 16, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	block, err := eth.InitChain(db, spec)
+	if err != nil {
+		return err
+	}
+	log.Info("Genesis ready", "hash", block.Hash(), "chainid", spec.ChainConfig().ChainID)
+	return nil
+}
+
+var initCommand = &cli.Command{
+	Name:      "init",
+	Usage:     "Bootstrap and initialize a new chain from a genesis file",
+	ArgsUsage: "<genesisPath>",
+	Flags:     []cli.Flag{dataDirFlag},
+	Action: func(ctx *cli.Context) error {
+		if ctx.Args().Len() != 1 {
+			return errors.New("need exactly one argument: the genesis file")
+		}
+		file := ctx.Args().First()
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("read genesis: %v", err)
+		}
+		spec, err := genesis.Parse(data)
+		if err != nil {
+			return fmt.Errorf("%s: %v", filepath.Base(file), err)
+		}
+		cfg := defaultConfig()
+		cfg.Node.DataDir = ctx.String(dataDirFlag.Name)
+		cfg.Node.IPCPath, cfg.Node.HTTPHost, cfg.Node.WSHost = "", "", ""
+		stack, err := node.New(&cfg.Node)
+		if err != nil {
+			return err
+		}
+		defer stack.Close()
+		if err := initDatabase(stack, spec); err != nil {
+			return err
+		}
+		log.Info("Successfully wrote genesis state", "datadir", cfg.Node.DataDir)
+		return nil
+	},
+}
+
+var dumpConfigCommand = &cli.Command{
+	Name:      "dumpconfig",
+	Usage:     "Export the configuration (defaults, --config file and flags) as TOML",
+	ArgsUsage: "<dumpfile>",
+	Flags:     nodeFlags,
+	Action: func(ctx *cli.Context) error {
+		cfg, err := makeConfig(ctx)
+		if err != nil {
+			return err
+		}
+		out, err := tomlSettings.Marshal(&cfg)
+		if err != nil {
+			return err
+		}
+		dump := os.Stdout
+		if ctx.NArg() > 0 {
+			if dump, err = os.OpenFile(ctx.Args().Get(0), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+				return err
+			}
+			defer dump.Close()
+		}
+		_, err = dump.Write(out)
+		return err
+	},
+}

@@ -1,0 +1,594 @@
+package eth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/eth/gasestimator"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// EthAPI is the eth_ namespace, with geth's method names, arguments and
+// JSON shapes. Logs and filters come from go-ethereum's filter API.
+type EthAPI struct{ s *Service }
+
+// ChainId returns the chain id (EIP-695).
+func (api *EthAPI) ChainId() *hexutil.Big {
+	return (*hexutil.Big)(new(big.Int).Set(api.s.chain.Config().ChainID))
+}
+
+// BlockNumber returns the number of the newest committed block.
+func (api *EthAPI) BlockNumber() hexutil.Uint64 {
+	return hexutil.Uint64(api.s.chain.CurrentHeader().Number.Uint64())
+}
+
+// Syncing is always false: a node serves only what it has committed.
+func (api *EthAPI) Syncing() (any, error) { return false, nil }
+
+// Accounts lists the accounts of the node's keystore.
+func (api *EthAPI) Accounts() []common.Address {
+	if api.s.stack == nil {
+		return []common.Address{}
+	}
+	return api.s.stack.AccountManager().Accounts()
+}
+
+// GetBalance returns the balance of address at a block.
+func (api *EthAPI) GetBalance(ctx context.Context, address common.Address, bnh rpc.BlockNumberOrHash) (*hexutil.Big, error) {
+	st, _, err := api.s.stateAndHeader(bnh)
+	if err != nil {
+		return nil, err
+	}
+	return (*hexutil.Big)(st.GetBalance(address).ToBig()), nil
+}
+
+// GetTransactionCount returns the nonce of address; with "pending" it counts
+// the executable transactions waiting in the pool, as wallets expect.
+func (api *EthAPI) GetTransactionCount(ctx context.Context, address common.Address, bnh rpc.BlockNumberOrHash) (*hexutil.Uint64, error) {
+	if n, ok := bnh.Number(); ok && n == rpc.PendingBlockNumber {
+		nonce := api.s.pool.Nonce(address)
+		return (*hexutil.Uint64)(&nonce), nil
+	}
+	st, _, err := api.s.stateAndHeader(bnh)
+	if err != nil {
+		return nil, err
+	}
+	nonce := st.GetNonce(address)
+	return (*hexutil.Uint64)(&nonce), nil
+}
+
+// GetCode returns the code of address at a block.
+func (api *EthAPI) GetCode(ctx context.Context, address common.Address, bnh rpc.BlockNumberOrHash) (hexutil.Bytes, error) {
+	st, _, err := api.s.stateAndHeader(bnh)
+	if err != nil {
+		return nil, err
+	}
+	return st.GetCode(address), nil
+}
+
+// GetStorageAt returns one storage slot of address at a block.
+func (api *EthAPI) GetStorageAt(ctx context.Context, address common.Address, hexKey string, bnh rpc.BlockNumberOrHash) (hexutil.Bytes, error) {
+	key, err := decodeStorageKey(hexKey)
+	if err != nil {
+		return nil, newInvalidParamsError("unable to decode storage key: %s", err)
+	}
+	st, _, err := api.s.stateAndHeader(bnh)
+	if err != nil {
+		return nil, err
+	}
+	v := st.GetState(address, key)
+	return v[:], nil
+}
+
+// decodeStorageKey accepts a hex slot of up to 32 bytes, with or without
+// leading zeros, as geth does.
+func decodeStorageKey(s string) (common.Hash, error) {
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		s = s[2:]
+	}
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	b, err := hexutil.Decode("0x" + s)
+	if err != nil && s != "" {
+		return common.Hash{}, errors.New("hex string invalid")
+	}
+	if len(b) > 32 {
+		return common.Hash{}, errors.New("hex string too long, want at most 32 bytes")
+	}
+	return common.BytesToHash(b), nil
+}
+
+// blockOverrides are the optional block-context overrides of eth_call.
+type blockOverrides struct {
+	Number        *hexutil.Big    `json:"number"`
+	Time          *hexutil.Uint64 `json:"time"`
+	GasLimit      *hexutil.Uint64 `json:"gasLimit"`
+	FeeRecipient  *common.Address `json:"feeRecipient"`
+	PrevRandao    *common.Hash    `json:"prevRandao"`
+	BaseFeePerGas *hexutil.Big    `json:"baseFeePerGas"`
+	BlobBaseFee   *hexutil.Big    `json:"blobBaseFee"`
+}
+
+func (o *blockOverrides) apply(ctx *vm.BlockContext) {
+	if o == nil {
+		return
+	}
+	if o.Number != nil {
+		ctx.BlockNumber = o.Number.ToInt()
+	}
+	if o.Time != nil {
+		ctx.Time = uint64(*o.Time)
+	}
+	if o.GasLimit != nil {
+		ctx.GasLimit = uint64(*o.GasLimit)
+	}
+	if o.FeeRecipient != nil {
+		ctx.Coinbase = *o.FeeRecipient
+	}
+	if o.PrevRandao != nil {
+		ctx.Random = o.PrevRandao
+	}
+	if o.BaseFeePerGas != nil {
+		ctx.BaseFee = o.BaseFeePerGas.ToInt()
+	}
+	if o.BlobBaseFee != nil {
+		ctx.BlobBaseFee = o.BlobBaseFee.ToInt()
+	}
+}
+
+func latestIfNil(bnh *rpc.BlockNumberOrHash) rpc.BlockNumberOrHash {
+	if bnh == nil {
+		return rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber)
+	}
+	return *bnh
+}
+
+// doCall executes a message against the state of a block without
+// committing anything.
+func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides) (*core.ExecutionResult, error) {
+	if err := args.checkChainID(api.s.chain.Config().ChainID); err != nil {
+		return nil, err
+	}
+	st, header, err := api.s.stateAndHeader(bnh)
+	if err != nil {
+		return nil, err
+	}
+	if overrides != nil {
+		if err := overrides.Apply(st); err != nil {
+			return nil, err
+		}
+	}
+	var cancel context.CancelFunc
+	if t := api.s.cfg.RPCEVMTimeout; t > 0 {
+		ctx, cancel = context.WithTimeout(ctx, t)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	defer cancel()
+	blockCtx := core.NewEVMBlockContext(header, api.s.chain, nil)
+	bo.apply(&blockCtx)
+	msg, err := args.ToMessage(blockCtx.BaseFee, api.s.cfg.RPCGasCap, header)
+	if err != nil {
+		return nil, err
+	}
+	prepareCallContext(msg, &blockCtx)
+	evm := vm.NewEVM(blockCtx, st, api.s.chain.Config(), callVMConfig())
+	go func() {
+		<-ctx.Done()
+		evm.Cancel()
+	}()
+	gp := core.NewGasPool(callGasBudget(api.s.cfg.RPCGasCap))
+	result, err := core.ApplyMessage(evm, msg, gp)
+	if evm.Cancelled() {
+		return nil, callTimeoutError(api.s.cfg.RPCEVMTimeout)
+	}
+	if err != nil {
+		return nil, wrapCallError(err, msg.GasLimit)
+	}
+	return result, nil
+}
+
+// Call executes a read-only call. A revert answers JSON-RPC error code 3
+// with the revert data, so clients decode reasons and custom errors.
+func (api *EthAPI) Call(ctx context.Context, args TransactionArgs, bnh *rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides) (hexutil.Bytes, error) {
+	result, err := api.doCall(ctx, args, latestIfNil(bnh), overrides, bo)
+	if err != nil {
+		return nil, err
+	}
+	if errors.Is(result.Err, vm.ErrExecutionReverted) {
+		return nil, newRevertError(result.Revert())
+	}
+	return result.Return(), result.Err
+}
+
+// EstimateGas finds the least gas with which the transaction succeeds.
+func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides) (hexutil.Uint64, error) {
+	if err := args.checkChainID(api.s.chain.Config().ChainID); err != nil {
+		return 0, err
+	}
+	st, header, err := api.s.stateAndHeader(latestIfNil(bnh))
+	if err != nil {
+		return 0, err
+	}
+	if overrides != nil {
+		if err := overrides.Apply(st); err != nil {
+			return 0, err
+		}
+	}
+	if bo != nil {
+		header = types.CopyHeader(header)
+		if bo.GasLimit != nil {
+			header.GasLimit = uint64(*bo.GasLimit)
+		}
+		if bo.BaseFeePerGas != nil {
+			header.BaseFee = bo.BaseFeePerGas.ToInt()
+		}
+		if bo.Time != nil {
+			header.Time = uint64(*bo.Time)
+		}
+	}
+	msg, err := args.ToEstimateMessage(header.BaseFee, api.s.cfg.RPCGasCap, header)
+	if err != nil {
+		return 0, err
+	}
+	opts := &gasestimator.Options{
+		Config:     api.s.chain.Config(),
+		Chain:      api.s.chain,
+		Header:     header,
+		State:      st,
+		ErrorRatio: 0.015,
+	}
+	gas, revert, err := gasestimator.Estimate(ctx, msg, opts, api.s.cfg.RPCGasCap)
+	if err != nil {
+		if len(revert) > 0 {
+			return 0, newRevertError(revert)
+		}
+		return 0, err
+	}
+	return hexutil.Uint64(gas), nil
+}
+
+// GasPrice suggests a legacy gas price: the next base fee plus the
+// suggested tip.
+func (api *EthAPI) GasPrice() *hexutil.Big {
+	price := new(big.Int).Add(api.s.chain.nextBaseFee(api.s.chain.CurrentHeader()), suggestTip)
+	return (*hexutil.Big)(price)
+}
+
+// MaxPriorityFeePerGas suggests a tip for EIP-1559 transactions.
+func (api *EthAPI) MaxPriorityFeePerGas() *hexutil.Big {
+	return (*hexutil.Big)(new(big.Int).Set(suggestTip))
+}
+
+// maxFeeHistory is the most blocks one eth_feeHistory call reports, as geth.
+const maxFeeHistory = 1024
+
+// FeeHistory returns base fees, gas used ratios and tip percentiles of a
+// range of blocks ending at newest.
+func (api *EthAPI) FeeHistory(ctx context.Context, blockCount math.HexOrDecimal64, newest rpc.BlockNumber, rewardPercentiles []float64) (*feeHistoryResult, error) {
+	count := uint64(blockCount)
+	if count == 0 {
+		return feeHistory(nil, nil, nil, nil, api.s.chain.Config())
+	}
+	if count > maxFeeHistory {
+		count = maxFeeHistory
+	}
+	last := api.s.headerByNumber(newest)
+	if last == nil {
+		head := api.s.chain.CurrentHeader()
+		return nil, fmt.Errorf("%w: requested %d, head %d", errRequestBeyondHead, newest, head.Number.Uint64())
+	}
+	oldest, count := feeHistoryRange(count, last.Number.Uint64())
+	headers := make([]*types.Header, 0, count)
+	var blocks []*types.Block
+	var receipts []types.Receipts
+	for n := oldest; n < oldest+count; n++ {
+		h := api.s.chain.GetHeaderByNumber(n)
+		if h == nil {
+			break
+		}
+		headers = append(headers, h)
+		if len(rewardPercentiles) > 0 {
+			blocks = append(blocks, api.s.chain.GetBlock(h.Hash(), n))
+			receipts = append(receipts, api.s.chain.GetReceiptsByHash(h.Hash()))
+		}
+	}
+	return feeHistory(headers, receipts, blocks, rewardPercentiles, api.s.chain.Config())
+}
+
+// SendRawTransaction admits a signed transaction and returns its hash.
+func (api *EthAPI) SendRawTransaction(ctx context.Context, input hexutil.Bytes) (common.Hash, error) {
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(input); err != nil {
+		return common.Hash{}, err
+	}
+	if err := checkTxFee(tx.GasPrice(), tx.Gas(), api.s.cfg.RPCTxFeeCap); err != nil {
+		return common.Hash{}, err
+	}
+	if err := api.s.SendTx(tx); err != nil {
+		return common.Hash{}, err
+	}
+	return tx.Hash(), nil
+}
+
+// checkTxFee refuses transactions whose fee exceeds the cap (in ether).
+func checkTxFee(gasPrice *big.Int, gas uint64, cap float64) error {
+	if cap == 0 {
+		return nil
+	}
+	fee := new(big.Float).Quo(new(big.Float).SetInt(new(big.Int).Mul(gasPrice, new(big.Int).SetUint64(gas))), new(big.Float).SetInt(big.NewInt(params.Ether)))
+	if f, _ := fee.Float64(); f > cap {
+		return fmt.Errorf("tx fee (%.2f ether) exceeds the configured cap (%.2f ether)", f, cap)
+	}
+	return nil
+}
+
+// GetTransactionByHash returns a committed or pooled transaction, or null.
+func (api *EthAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*rpcTransaction, error) {
+	if tx, blockHash, number, index := api.s.chain.GetTransaction(hash); tx != nil {
+		header := api.s.chain.GetHeader(blockHash, number)
+		if header == nil {
+			return nil, nil
+		}
+		return newRPCTransaction(tx, blockHash, number, header.Time, index, header.BaseFee, api.s.chain.Config()), nil
+	}
+	if tx := api.s.pool.Get(hash); tx != nil {
+		return newRPCPendingTransaction(tx, api.s.chain.CurrentHeader(), api.s.chain.Config()), nil
+	}
+	return nil, nil
+}
+
+// GetRawTransactionByHash returns the encoding of a transaction.
+func (api *EthAPI) GetRawTransactionByHash(ctx context.Context, hash common.Hash) (hexutil.Bytes, error) {
+	tx, _, _, _ := api.s.chain.GetTransaction(hash)
+	if tx == nil {
+		if tx = api.s.pool.Get(hash); tx == nil {
+			return nil, nil
+		}
+	}
+	return tx.MarshalBinary()
+}
+
+// GetTransactionReceipt returns the receipt of a committed transaction, or
+// null while it is pending or unknown.
+func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error) {
+	tx, blockHash, number, index := api.s.chain.GetTransaction(hash)
+	if tx == nil {
+		return nil, nil
+	}
+	receipts := api.s.chain.GetReceiptsByHash(blockHash)
+	if uint64(len(receipts)) <= index {
+		return nil, nil
+	}
+	header := api.s.chain.GetHeader(blockHash, number)
+	signer := types.MakeSigner(api.s.chain.Config(), header.Number, header.Time)
+	return marshalReceipt(receipts[index], blockHash, number, signer, tx, int(index)), nil
+}
+
+func (api *EthAPI) blockByNumberOrHash(bnh rpc.BlockNumberOrHash) *types.Block {
+	h, err := api.s.headerByNumberOrHash(bnh)
+	if err != nil {
+		return nil
+	}
+	return api.s.chain.GetBlock(h.Hash(), h.Number.Uint64())
+}
+
+// GetBlockByNumber returns a block, or null when it does not exist.
+func (api *EthAPI) GetBlockByNumber(ctx context.Context, number rpc.BlockNumber, fullTx bool) (map[string]any, error) {
+	block := api.blockByNumberOrHash(rpc.BlockNumberOrHashWithNumber(number))
+	if block == nil {
+		return nil, nil
+	}
+	return rpcMarshalBlock(block, true, fullTx, api.s.chain.Config()), nil
+}
+
+// GetBlockByHash returns a block, or null when it does not exist.
+func (api *EthAPI) GetBlockByHash(ctx context.Context, hash common.Hash, fullTx bool) (map[string]any, error) {
+	block := api.s.chain.GetBlockByHash(hash)
+	if block == nil {
+		return nil, nil
+	}
+	return rpcMarshalBlock(block, true, fullTx, api.s.chain.Config()), nil
+}
+
+// GetHeaderByNumber returns a block header, or null.
+func (api *EthAPI) GetHeaderByNumber(ctx context.Context, number rpc.BlockNumber) (map[string]any, error) {
+	h := api.s.headerByNumber(number)
+	if h == nil {
+		return nil, nil
+	}
+	return rpcMarshalHeader(h), nil
+}
+
+// GetHeaderByHash returns a block header, or null.
+func (api *EthAPI) GetHeaderByHash(ctx context.Context, hash common.Hash) map[string]any {
+	h := api.s.chain.GetHeaderByHash(hash)
+	if h == nil {
+		return nil
+	}
+	return rpcMarshalHeader(h)
+}
+
+// GetBlockTransactionCountByNumber returns the number of transactions of a
+// block, or null.
+func (api *EthAPI) GetBlockTransactionCountByNumber(ctx context.Context, number rpc.BlockNumber) *hexutil.Uint {
+	block := api.blockByNumberOrHash(rpc.BlockNumberOrHashWithNumber(number))
+	if block == nil {
+		return nil
+	}
+	n := hexutil.Uint(len(block.Transactions()))
+	return &n
+}
+
+// GetBlockTransactionCountByHash returns the number of transactions of a
+// block, or null.
+func (api *EthAPI) GetBlockTransactionCountByHash(ctx context.Context, hash common.Hash) *hexutil.Uint {
+	block := api.s.chain.GetBlockByHash(hash)
+	if block == nil {
+		return nil
+	}
+	n := hexutil.Uint(len(block.Transactions()))
+	return &n
+}
+
+func (api *EthAPI) txAt(block *types.Block, index hexutil.Uint) *rpcTransaction {
+	if block == nil || int(index) >= len(block.Transactions()) {
+		return nil
+	}
+	return newRPCTransaction(block.Transactions()[index], block.Hash(), block.NumberU64(), block.Time(), uint64(index), block.BaseFee(), api.s.chain.Config())
+}
+
+// GetTransactionByBlockNumberAndIndex returns a transaction, or null.
+func (api *EthAPI) GetTransactionByBlockNumberAndIndex(ctx context.Context, number rpc.BlockNumber, index hexutil.Uint) *rpcTransaction {
+	return api.txAt(api.blockByNumberOrHash(rpc.BlockNumberOrHashWithNumber(number)), index)
+}
+
+// GetTransactionByBlockHashAndIndex returns a transaction, or null.
+func (api *EthAPI) GetTransactionByBlockHashAndIndex(ctx context.Context, hash common.Hash, index hexutil.Uint) *rpcTransaction {
+	return api.txAt(api.s.chain.GetBlockByHash(hash), index)
+}
+
+// GetBlockReceipts returns all receipts of a block, or null.
+func (api *EthAPI) GetBlockReceipts(ctx context.Context, bnh rpc.BlockNumberOrHash) ([]map[string]any, error) {
+	block := api.blockByNumberOrHash(bnh)
+	if block == nil {
+		return nil, nil
+	}
+	receipts := api.s.chain.GetReceiptsByHash(block.Hash())
+	txs := block.Transactions()
+	if len(receipts) != len(txs) {
+		return nil, fmt.Errorf("receipts length mismatch: %d vs %d", len(receipts), len(txs))
+	}
+	signer := types.MakeSigner(api.s.chain.Config(), block.Number(), block.Time())
+	out := make([]map[string]any, len(receipts))
+	for i, r := range receipts {
+		out[i] = marshalReceipt(r, block.Hash(), block.NumberU64(), signer, txs[i], i)
+	}
+	return out, nil
+}
+
+// GetUncleCountByBlockNumber is 0 for existing blocks: there are no uncles.
+func (api *EthAPI) GetUncleCountByBlockNumber(ctx context.Context, number rpc.BlockNumber) *hexutil.Uint {
+	if api.s.headerByNumber(number) == nil {
+		return nil
+	}
+	n := hexutil.Uint(0)
+	return &n
+}
+
+// GetUncleCountByBlockHash is 0 for existing blocks: there are no uncles.
+func (api *EthAPI) GetUncleCountByBlockHash(ctx context.Context, hash common.Hash) *hexutil.Uint {
+	if api.s.chain.GetHeaderByHash(hash) == nil {
+		return nil
+	}
+	n := hexutil.Uint(0)
+	return &n
+}
+
+// GetUncleByBlockNumberAndIndex is always null.
+func (api *EthAPI) GetUncleByBlockNumberAndIndex(ctx context.Context, number rpc.BlockNumber, index hexutil.Uint) map[string]any {
+	return nil
+}
+
+// GetUncleByBlockHashAndIndex is always null.
+func (api *EthAPI) GetUncleByBlockHashAndIndex(ctx context.Context, hash common.Hash, index hexutil.Uint) map[string]any {
+	return nil
+}
+
+// Mining is false: blocks are ordered by the ledger, not mined.
+func (api *EthAPI) Mining() bool { return false }
+
+// Hashrate is 0.
+func (api *EthAPI) Hashrate() hexutil.Uint64 { return 0 }
+
+// Coinbase is the fee recipient of this chain's blocks.
+func (api *EthAPI) Coinbase() common.Address { return api.s.chain.Spec().Coco.Coinbase }
+
+// NetAPI is the net_ namespace.
+type NetAPI struct{ s *Service }
+
+// Version returns the network id.
+func (api *NetAPI) Version() string {
+	if id := api.s.cfg.NetworkID; id != 0 {
+		return fmt.Sprint(id)
+	}
+	return api.s.chain.Config().ChainID.String()
+}
+
+// Listening is true while the node serves.
+func (api *NetAPI) Listening() bool { return true }
+
+// PeerCount is the number of other validating nodes connected.
+func (api *NetAPI) PeerCount() hexutil.Uint { return 0 }
+
+// TxPoolAPI is the txpool_ namespace.
+type TxPoolAPI struct{ s *Service }
+
+// Status returns the number of pending and queued transactions.
+func (api *TxPoolAPI) Status() map[string]hexutil.Uint {
+	pending, queued := api.s.pool.Stats()
+	return map[string]hexutil.Uint{"pending": hexutil.Uint(pending), "queued": hexutil.Uint(queued)}
+}
+
+func (api *TxPoolAPI) group(txs map[common.Address][]*types.Transaction) map[string]map[string]*rpcTransaction {
+	head := api.s.chain.CurrentHeader()
+	out := make(map[string]map[string]*rpcTransaction, len(txs))
+	for addr, list := range txs {
+		m := make(map[string]*rpcTransaction, len(list))
+		for _, tx := range list {
+			m[fmt.Sprint(tx.Nonce())] = newRPCPendingTransaction(tx, head, api.s.chain.Config())
+		}
+		out[addr.Hex()] = m
+	}
+	return out
+}
+
+// Content returns the pooled transactions by account and nonce.
+func (api *TxPoolAPI) Content() map[string]map[string]map[string]*rpcTransaction {
+	pending, queued := api.s.pool.Content()
+	return map[string]map[string]map[string]*rpcTransaction{
+		"pending": api.group(pending),
+		"queued":  api.group(queued),
+	}
+}
+
+// ContentFrom returns the pooled transactions of one account.
+func (api *TxPoolAPI) ContentFrom(addr common.Address) map[string]map[string]*rpcTransaction {
+	pending, queued := api.s.pool.Content()
+	one := func(m map[common.Address][]*types.Transaction) map[string]*rpcTransaction {
+		return api.group(map[common.Address][]*types.Transaction{addr: m[addr]})[addr.Hex()]
+	}
+	return map[string]map[string]*rpcTransaction{"pending": one(pending), "queued": one(queued)}
+}
+
+// Inspect summarises the pooled transactions as text, as geth does.
+func (api *TxPoolAPI) Inspect() map[string]map[string]map[string]string {
+	pending, queued := api.s.pool.Content()
+	format := func(txs map[common.Address][]*types.Transaction) map[string]map[string]string {
+		out := make(map[string]map[string]string, len(txs))
+		for addr, list := range txs {
+			m := make(map[string]string, len(list))
+			for _, tx := range list {
+				to := "contract creation"
+				if tx.To() != nil {
+					to = tx.To().Hex()
+				}
+				m[fmt.Sprint(tx.Nonce())] = fmt.Sprintf("%s: %v wei + %v gas × %v wei", to, tx.Value(), tx.Gas(), tx.GasPrice())
+			}
+			out[addr.Hex()] = m
+		}
+		return out
+	}
+	return map[string]map[string]map[string]string{"pending": format(pending), "queued": format(queued)}
+}

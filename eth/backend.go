@@ -1,0 +1,341 @@
+package eth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/cocogeth/cocogeth/cocobackend"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/filtermaps"
+	"github.com/ethereum/go-ethereum/core/rawdb"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/eth/filters"
+	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/ethdb/leveldb"
+	"github.com/ethereum/go-ethereum/event"
+	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// Config configures the Ethereum adapter of a node.
+type Config struct {
+	NetworkID     uint64        // net_version; 0 means the chain id
+	Pool          PoolConfig    // transaction pool limits
+	RPCGasCap     uint64        // gas cap of eth_call and eth_estimateGas
+	RPCEVMTimeout time.Duration // time limit of eth_call
+	RPCTxFeeCap   float64       // ether; larger transaction fees are refused (0 = no cap)
+	DatabaseCache int           // MiB of database cache
+	DatabaseFiles int           // open file handles of the database
+	TrieCache     int           // MiB of clean trie node cache
+	FilterTimeout time.Duration // idle lifetime of eth_newFilter filters
+}
+
+// DefaultConfig holds geth's RPC defaults.
+var DefaultConfig = Config{
+	Pool:          DefaultPoolConfig,
+	RPCGasCap:     50_000_000,
+	RPCEVMTimeout: 5 * time.Second,
+	RPCTxFeeCap:   1,
+	DatabaseCache: 512,
+	DatabaseFiles: 512,
+	TrieCache:     256,
+	FilterTimeout: 5 * time.Minute,
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if err := c.Pool.Validate(); err != nil {
+		return err
+	}
+	if c.RPCEVMTimeout < 0 || c.RPCTxFeeCap < 0 {
+		return errors.New("rpc limits must not be negative")
+	}
+	return nil
+}
+
+// Service is the Ethereum adapter of a validating node: chain, pool, block
+// builder, state machine and JSON-RPC API. It is a node.Lifecycle.
+type Service struct {
+	cfg     Config
+	stack   *node.Node
+	db      ethdb.Database
+	chain   *Chain
+	pool    *TxPool
+	fsm     *fsm
+	ledger  cocobackend.Ledger
+	builder *builder
+	fmaps   *filtermaps.FilterMaps
+	filters *filters.FilterSystem
+
+	removedLogsFeed event.Feed // never fires: committed blocks are final
+	headSub         event.Subscription
+	quit            chan struct{}
+}
+
+// ChainDBPath is the database folder inside the node's instance directory.
+const ChainDBPath = "chaindata"
+
+// OpenDatabase opens (creating if needed) the chain database at path.
+func OpenDatabase(path string, cacheMiB, handles int, readonly bool) (ethdb.Database, error) {
+	kv, err := leveldb.New(path, cacheMiB, handles, "cocogeth/db/chaindata/", readonly)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	return rawdb.NewDatabase(kv), nil
+}
+
+// New opens the chain in the node's datadir and registers the service's
+// APIs and lifecycle on stack. newLedger builds the ledger around the
+// service's state machine; nil means a single-node ledger.
+func New(stack *node.Node, cfg Config, newLedger func(cocobackend.FSM) cocobackend.Ledger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	db, err := OpenDatabase(stack.ResolvePath(ChainDBPath), cfg.DatabaseCache, cfg.DatabaseFiles, false)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newService(stack, db, cfg, newLedger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newService(stack *node.Node, db ethdb.Database, cfg Config, newLedger func(cocobackend.FSM) cocobackend.Ledger) (*Service, error) {
+	if booted, _, err := rawdb.PushUncleanShutdownMarker(db); err != nil {
+		log.Warn("Could not record start-up marker", "err", err)
+	} else if len(booted) > 0 {
+		last := time.Unix(int64(booted[len(booted)-1]), 0)
+		log.Warn("Unclean shutdown detected: the node was not stopped cleanly last time", "booted", last,
+			"age", common.PrettyAge(last), "count", len(booted))
+	}
+	chain, err := NewChain(db, ChainConfig{TrieCleanCache: cfg.TrieCache << 20})
+	if err != nil {
+		return nil, err
+	}
+	pool, err := NewTxPool(cfg.Pool, chain)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, stack: stack, db: db, chain: chain, pool: pool, quit: make(chan struct{})}
+	s.fsm = newFSM(chain, pool)
+	if newLedger == nil {
+		s.ledger = cocobackend.NewSolo(s.fsm)
+	} else {
+		s.ledger = newLedger(s.fsm)
+	}
+	coco := chain.Spec().Coco
+	s.builder = &builder{
+		chain: chain, pool: pool, fsm: s.fsm, ledger: s.ledger,
+		blockTime: time.Duration(coco.BlockTime), maxTxs: coco.MaxTxs, now: time.Now,
+	}
+	head := chain.CurrentHeader()
+	s.fmaps, err = filtermaps.NewFilterMaps(db, chain.view(head), 0, head.Number.Uint64(), filtermaps.DefaultParams,
+		filtermaps.Config{HashScheme: true})
+	if err != nil {
+		return nil, err
+	}
+	s.filters = filters.NewFilterSystem(&filterBackend{s}, filters.Config{Timeout: cfg.FilterTimeout})
+	if stack != nil {
+		stack.RegisterAPIs(s.APIs())
+		stack.RegisterLifecycle(s)
+	}
+	log.Info("Opened chain", "chainid", chain.Config().ChainID, "genesis", chain.Genesis().Hash(),
+		"head", head.Number, "hash", head.Hash(), "blocktime", time.Duration(coco.BlockTime), "maxtxs", coco.MaxTxs)
+	return s, nil
+}
+
+// Chain is the node's chain.
+func (s *Service) Chain() *Chain { return s.chain }
+
+// TxPool is the node's transaction pool.
+func (s *Service) TxPool() *TxPool { return s.pool }
+
+// Start implements node.Lifecycle.
+func (s *Service) Start() error {
+	if err := s.ledger.Start(); err != nil {
+		return err
+	}
+	s.fmaps.Start()
+	heads := make(chan core.ChainHeadEvent, 64)
+	s.headSub = s.chain.SubscribeChainHeadEvent(heads)
+	go s.followHeads(heads)
+	s.builder.start()
+	return nil
+}
+
+// followHeads keeps the log index on the head.
+func (s *Service) followHeads(heads chan core.ChainHeadEvent) {
+	for {
+		select {
+		case ev := <-heads:
+			// Coalesce bursts: only the newest head matters.
+		drain:
+			for {
+				select {
+				case ev = <-heads:
+				default:
+					break drain
+				}
+			}
+			s.fmaps.SetTarget(s.chain.view(ev.Header), 0, ev.Header.Number.Uint64())
+		case <-s.headSub.Err():
+			return
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// Stop implements node.Lifecycle. It stops block building first, so no
+// block is half-proposed, then the ledger, then closes the database.
+func (s *Service) Stop() error {
+	close(s.quit)
+	s.builder.stop()
+	err := s.ledger.Stop()
+	s.headSub.Unsubscribe()
+	s.fmaps.Stop()
+	s.chain.Close()
+	rawdb.PopUncleanShutdownMarker(s.db)
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	head := s.chain.CurrentHeader()
+	log.Info("Chain closed", "head", head.Number, "hash", head.Hash())
+	return err
+}
+
+// APIs lists the JSON-RPC services.
+func (s *Service) APIs() []rpc.API {
+	return []rpc.API{
+		{Namespace: "eth", Service: &EthAPI{s: s}},
+		{Namespace: "eth", Service: filters.NewFilterAPI(s.filters)},
+		{Namespace: "net", Service: &NetAPI{s: s}},
+		{Namespace: "txpool", Service: &TxPoolAPI{s: s}},
+	}
+}
+
+// SendTx admits a transaction to the pool.
+func (s *Service) SendTx(tx *types.Transaction) error { return s.pool.Add(tx) }
+
+// view is a filtermaps chain view ending at head.
+func (c *Chain) view(head *types.Header) *filtermaps.ChainView {
+	return filtermaps.NewChainView(c, head.Number.Uint64(), head.Hash())
+}
+
+// headerByNumber resolves a block number or tag on the committed chain.
+// Raft commits are final: safe and finalized are the head, and so is
+// pending (there is no pending block outside the leader's builder).
+func (s *Service) headerByNumber(n rpc.BlockNumber) *types.Header {
+	switch n {
+	case rpc.LatestBlockNumber, rpc.PendingBlockNumber, rpc.SafeBlockNumber, rpc.FinalizedBlockNumber:
+		return s.chain.CurrentHeader()
+	case rpc.EarliestBlockNumber:
+		return s.chain.Genesis().Header()
+	}
+	if n < 0 {
+		return nil
+	}
+	return s.chain.GetHeaderByNumber(uint64(n))
+}
+
+var errHeaderNotFound = errors.New("header not found")
+
+func (s *Service) headerByNumberOrHash(bnh rpc.BlockNumberOrHash) (*types.Header, error) {
+	if n, ok := bnh.Number(); ok {
+		h := s.headerByNumber(n)
+		if h == nil {
+			return nil, errHeaderNotFound
+		}
+		return h, nil
+	}
+	if hash, ok := bnh.Hash(); ok {
+		h := s.chain.GetHeaderByHash(hash)
+		if h == nil {
+			return nil, errHeaderNotFound
+		}
+		if bnh.RequireCanonical && s.chain.GetCanonicalHash(h.Number.Uint64()) != hash {
+			return nil, errors.New("hash is not currently canonical")
+		}
+		return h, nil
+	}
+	return nil, errors.New("invalid arguments; neither block nor hash specified")
+}
+
+func (s *Service) stateAndHeader(bnh rpc.BlockNumberOrHash) (*state.StateDB, *types.Header, error) {
+	h, err := s.headerByNumberOrHash(bnh)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := s.chain.StateAt(h.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, h, nil
+}
+
+// filterBackend adapts the service to go-ethereum's filter system.
+type filterBackend struct{ s *Service }
+
+func (b *filterBackend) ChainDb() ethdb.Database { return b.s.db }
+func (b *filterBackend) HeaderByNumber(ctx context.Context, n rpc.BlockNumber) (*types.Header, error) {
+	return b.s.headerByNumber(n), nil
+}
+func (b *filterBackend) HeaderByHash(ctx context.Context, hash common.Hash) (*types.Header, error) {
+	return b.s.chain.GetHeaderByHash(hash), nil
+}
+func (b *filterBackend) GetBody(ctx context.Context, hash common.Hash, number rpc.BlockNumber) (*types.Body, error) {
+	if number < 0 {
+		return nil, errors.New("invalid block number")
+	}
+	body := rawdb.ReadBody(b.s.db, hash, uint64(number))
+	if body == nil {
+		return nil, errors.New("block body not found")
+	}
+	return body, nil
+}
+func (b *filterBackend) GetReceipts(ctx context.Context, hash common.Hash) (types.Receipts, error) {
+	return b.s.chain.GetReceiptsByHash(hash), nil
+}
+func (b *filterBackend) GetLogs(ctx context.Context, hash common.Hash, number uint64) ([][]*types.Log, error) {
+	receipts := b.s.chain.GetReceiptsByHash(hash)
+	logs := make([][]*types.Log, len(receipts))
+	for i, r := range receipts {
+		logs[i] = r.Logs
+	}
+	return logs, nil
+}
+func (b *filterBackend) CurrentHeader() *types.Header     { return b.s.chain.CurrentHeader() }
+func (b *filterBackend) ChainConfig() *params.ChainConfig { return b.s.chain.Config() }
+func (b *filterBackend) HistoryPruningCutoff() uint64     { return 0 }
+func (b *filterBackend) CurrentView() *filtermaps.ChainView {
+	return b.s.chain.view(b.s.chain.CurrentHeader())
+}
+func (b *filterBackend) NewMatcherBackend() filtermaps.MatcherBackend {
+	return b.s.fmaps.NewMatcherBackend()
+}
+func (b *filterBackend) SubscribeNewTxsEvent(ch chan<- core.NewTxsEvent) event.Subscription {
+	return b.s.pool.SubscribeNewTxsEvent(ch)
+}
+func (b *filterBackend) SubscribeChainEvent(ch chan<- core.ChainEvent) event.Subscription {
+	return b.s.chain.SubscribeChainEvent(ch)
+}
+func (b *filterBackend) SubscribeRemovedLogsEvent(ch chan<- core.RemovedLogsEvent) event.Subscription {
+	return b.s.removedLogsFeed.Subscribe(ch)
+}
+func (b *filterBackend) SubscribeLogsEvent(ch chan<- []*types.Log) event.Subscription {
+	return b.s.chain.SubscribeLogsEvent(ch)
+}
+
+// suggestTip is the priority fee suggested to wallets. Blocks are built in
+// arrival order, so the tip buys nothing; 1 gwei keeps wallets' defaults.
+var suggestTip = big.NewInt(params.GWei)

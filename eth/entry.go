@@ -1,0 +1,79 @@
+package eth
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rlp"
+)
+
+// Ledger entries are typed and versioned: the first byte is the kind, then
+// the block hash (so a node can recognise a block it built itself without
+// decoding it), then the RLP body.
+const (
+	entryBlockV1 byte = 1
+)
+
+// blockEntry is the body of an entryBlockV1: the block, its receipts and
+// the leader's state write set.
+type blockEntry struct {
+	Block    *types.Block
+	Receipts []*types.ReceiptForStorage
+	Root     common.Hash
+	Nodes    []HashBlob
+	Codes    []HashBlob
+}
+
+func encodeBlockEntry(b *builtBlock) ([]byte, error) {
+	rs := make([]*types.ReceiptForStorage, len(b.receipts))
+	for i, r := range b.receipts {
+		rs[i] = (*types.ReceiptForStorage)(r)
+	}
+	body, err := rlp.EncodeToBytes(&blockEntry{
+		Block: b.block, Receipts: rs, Root: b.writes.Root, Nodes: b.writes.Nodes, Codes: b.writes.Codes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 33+len(body))
+	out = append(out, entryBlockV1)
+	out = append(out, b.block.Hash().Bytes()...)
+	return append(out, body...), nil
+}
+
+// peekEntry returns the kind and block hash of an entry without decoding it.
+func peekEntry(entry []byte) (byte, common.Hash, error) {
+	if len(entry) < 33 {
+		return 0, common.Hash{}, errors.New("ledger entry too short")
+	}
+	if entry[0] != entryBlockV1 {
+		return 0, common.Hash{}, fmt.Errorf("unknown ledger entry kind %d", entry[0])
+	}
+	return entry[0], common.BytesToHash(entry[1:33]), nil
+}
+
+// decodeBlockEntry decodes an entry built by another node.
+func decodeBlockEntry(entry []byte) (*builtBlock, error) {
+	_, hash, err := peekEntry(entry)
+	if err != nil {
+		return nil, err
+	}
+	var e blockEntry
+	if err := rlp.DecodeBytes(entry[33:], &e); err != nil {
+		return nil, fmt.Errorf("decode block entry: %w", err)
+	}
+	if e.Block.Hash() != hash {
+		return nil, fmt.Errorf("%w: entry names block %s, carries %s", ErrDivergence, hash.Hex(), e.Block.Hash().Hex())
+	}
+	rs := make(types.Receipts, len(e.Receipts))
+	for i, r := range e.Receipts {
+		rs[i] = (*types.Receipt)(r)
+	}
+	return &builtBlock{
+		block:    e.Block,
+		receipts: rs,
+		writes:   &WriteSet{Root: e.Root, Nodes: e.Nodes, Codes: e.Codes},
+	}, nil
+}

@@ -1,0 +1,106 @@
+package eth
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/trie"
+)
+
+// fsm applies ledger entries to the chain. It implements
+// cocobackend.FSM. Blocks this node built are applied from memory; blocks
+// from another node are decoded, checked as far as is cheap (hash, parent,
+// transaction and receipt roots, state root node) and written without
+// re-execution.
+type fsm struct {
+	chain *Chain
+	pool  *TxPool
+
+	mu    sync.Mutex
+	local map[common.Hash]*builtBlock // built here, proposed, not yet applied
+}
+
+func newFSM(chain *Chain, pool *TxPool) *fsm {
+	return &fsm{chain: chain, pool: pool, local: make(map[common.Hash]*builtBlock)}
+}
+
+func (f *fsm) AppliedIndex() uint64 { return f.chain.AppliedIndex() }
+
+// remember registers a block built here before it is proposed.
+func (f *fsm) remember(b *builtBlock) {
+	f.mu.Lock()
+	f.local[b.block.Hash()] = b
+	f.mu.Unlock()
+}
+
+// forget drops a block that will not be applied (its proposal failed).
+func (f *fsm) forget(hash common.Hash) *builtBlock {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.local[hash]
+	delete(f.local, hash)
+	return b
+}
+
+func (f *fsm) Apply(index uint64, entry []byte) error {
+	if index <= f.chain.AppliedIndex() {
+		return nil // replayed entry, already on disk
+	}
+	_, hash, err := peekEntry(entry)
+	if err != nil {
+		return err
+	}
+	head := f.chain.CurrentHeader()
+	if existing := f.chain.GetHeaderByHash(hash); existing != nil && existing.Number.Uint64() <= head.Number.Uint64() {
+		// The block is already part of this chain (a retried proposal).
+		return f.chain.skipEntry(index)
+	}
+	b := f.forget(hash)
+	if b == nil {
+		if b, err = decodeBlockEntry(entry); err != nil {
+			return err
+		}
+		if err := f.check(head, b); err != nil {
+			return err
+		}
+		f.chain.overlay.add(b.writes)
+	}
+	start := time.Now()
+	if err := f.chain.commitBlock(index, b.block, b.receipts, b.writes); err != nil {
+		return err
+	}
+	blockWriteTimer.UpdateSince(start)
+	f.pool.onBlock(b.block)
+	log.Debug("Committed block", "number", b.block.NumberU64(), "hash", hash, "txs", len(b.block.Transactions()), "index", index)
+	return nil
+}
+
+// check verifies a block from another node without executing it.
+func (f *fsm) check(head *types.Header, b *builtBlock) error {
+	block := b.block
+	if block.ParentHash() != head.Hash() || block.NumberU64() != head.Number.Uint64()+1 {
+		return fmt.Errorf("%w: block %d does not extend head %d", ErrDivergence, block.NumberU64(), head.Number.Uint64())
+	}
+	if block.Time() <= head.Time {
+		return fmt.Errorf("%w: block %d time %d not after parent time %d", ErrDivergence, block.NumberU64(), block.Time(), head.Time)
+	}
+	if h := types.DeriveSha(block.Transactions(), trie.NewStackTrie(nil)); h != block.TxHash() {
+		return fmt.Errorf("%w: block %d transaction root mismatch", ErrDivergence, block.NumberU64())
+	}
+	if len(b.receipts) != len(block.Transactions()) {
+		return fmt.Errorf("%w: block %d has %d receipts for %d transactions", ErrDivergence, block.NumberU64(), len(b.receipts), len(block.Transactions()))
+	}
+	var blobGasPrice = eip4844.CalcBlobFee(f.chain.Config(), block.Header())
+	if err := b.receipts.DeriveFields(f.chain.Config(), block.Hash(), block.NumberU64(), block.Time(), block.BaseFee(), blobGasPrice, block.Transactions()); err != nil {
+		return fmt.Errorf("%w: block %d receipts: %v", ErrDivergence, block.NumberU64(), err)
+	}
+	if h := types.DeriveSha(b.receipts, trie.NewStackTrie(nil)); h != block.ReceiptHash() {
+		return fmt.Errorf("%w: block %d receipt root mismatch", ErrDivergence, block.NumberU64())
+	}
+	return b.writes.verify(block.Root(), head.Root)
+}

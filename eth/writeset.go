@@ -1,0 +1,179 @@
+package eth
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/rawdb"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethdb"
+)
+
+// ErrDivergence reports that a ledger entry does not fit this node's chain:
+// a block that does not extend the head, or a write set whose root does not
+// match its header. It is a compromise signal; the node must stop.
+var ErrDivergence = errors.New("chain divergence")
+
+// HashBlob is a content-addressed blob: a trie node or contract code.
+type HashBlob struct {
+	Hash common.Hash
+	Blob []byte
+}
+
+// WriteSet is everything a block changes in the state database: the new
+// trie nodes (hash scheme, so content-addressed) and new contract codes. It
+// is produced once by the leader; applying it needs neither the EVM nor any
+// Merkle hashing.
+type WriteSet struct {
+	Root  common.Hash // state root after the block
+	Nodes []HashBlob
+	Codes []HashBlob
+}
+
+// newWriteSet extracts the write set from go-ethereum's state update.
+func newWriteSet(u *state.StateUpdate) *WriteSet {
+	ws := &WriteSet{Root: u.Root}
+	if u.Empty() {
+		return ws
+	}
+	for _, code := range u.Codes {
+		ws.Codes = append(ws.Codes, HashBlob{Hash: code.Hash, Blob: code.Blob})
+	}
+	if u.Nodes != nil {
+		n := 0
+		for _, set := range u.Nodes.Sets {
+			n += len(set.Nodes)
+		}
+		ws.Nodes = make([]HashBlob, 0, n)
+		for _, set := range u.Nodes.Sets {
+			for _, node := range set.Nodes {
+				if node.IsDeleted() {
+					continue // hash scheme: nodes are never deleted in place
+				}
+				ws.Nodes = append(ws.Nodes, HashBlob{Hash: node.Hash, Blob: node.Blob})
+			}
+		}
+	}
+	return ws
+}
+
+func (ws *WriteSet) size() int {
+	n := 0
+	for _, x := range ws.Nodes {
+		n += len(x.Blob) + 40
+	}
+	for _, x := range ws.Codes {
+		n += len(x.Blob) + 40
+	}
+	return n
+}
+
+// write puts the write set into a batch.
+func (ws *WriteSet) write(w ethdb.KeyValueWriter) {
+	for _, n := range ws.Nodes {
+		rawdb.WriteLegacyTrieNode(w, n.Hash, n.Blob)
+	}
+	for _, c := range ws.Codes {
+		rawdb.WriteCode(w, c.Hash, c.Blob)
+	}
+}
+
+// verify performs the cheap checks a follower can afford: the new root node
+// is present and hashes to the header's state root. When the state did not
+// change the root node is the parent's and is not carried.
+func (ws *WriteSet) verify(stateRoot, parentRoot common.Hash) error {
+	if ws.Root != stateRoot {
+		return fmt.Errorf("%w: write set root %s, header root %s", ErrDivergence, ws.Root.Hex(), stateRoot.Hex())
+	}
+	if stateRoot == parentRoot {
+		return nil
+	}
+	for _, n := range ws.Nodes {
+		if n.Hash == stateRoot {
+			if got := crypto.Keccak256Hash(n.Blob); got != stateRoot {
+				return fmt.Errorf("%w: root node hashes to %s, header root %s", ErrDivergence, got.Hex(), stateRoot.Hex())
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: write set lacks root node %s", ErrDivergence, stateRoot.Hex())
+}
+
+// captureDB is a state.Database whose Commit keeps the write set in memory
+// (in the overlay, where later reads find it) instead of writing it, so the
+// chain can write it in the block's own batch.
+type captureDB struct {
+	state.Database
+	overlay *overlayDB
+	writes  *WriteSet
+}
+
+func (c *captureDB) Commit(u *state.StateUpdate) error {
+	c.writes = newWriteSet(u)
+	c.overlay.add(c.writes)
+	return nil
+}
+
+// overlayDB serves the write sets of blocks that are executed but not yet
+// on disk, so the next block can be built on top of them. Entries are
+// content-addressed (trie nodes and codes by hash), so an entry is never
+// stale; it is dropped once its block is on disk.
+type overlayDB struct {
+	ethdb.Database
+	mu sync.RWMutex
+	m  map[string][]byte
+}
+
+func newOverlayDB(db ethdb.Database) *overlayDB {
+	return &overlayDB{Database: db, m: make(map[string][]byte)}
+}
+
+func nodeKey(h common.Hash) string { return string(h[:]) }
+func codeKey(h common.Hash) string {
+	return string(append(append([]byte{}, rawdb.CodePrefix...), h[:]...))
+}
+
+func (o *overlayDB) add(ws *WriteSet) {
+	o.mu.Lock()
+	for _, n := range ws.Nodes {
+		o.m[nodeKey(n.Hash)] = n.Blob
+	}
+	for _, c := range ws.Codes {
+		o.m[codeKey(c.Hash)] = c.Blob
+	}
+	o.mu.Unlock()
+}
+
+func (o *overlayDB) remove(ws *WriteSet) {
+	o.mu.Lock()
+	for _, n := range ws.Nodes {
+		delete(o.m, nodeKey(n.Hash))
+	}
+	for _, c := range ws.Codes {
+		delete(o.m, codeKey(c.Hash))
+	}
+	o.mu.Unlock()
+}
+
+func (o *overlayDB) Get(key []byte) ([]byte, error) {
+	o.mu.RLock()
+	v, ok := o.m[string(key)]
+	o.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	return o.Database.Get(key)
+}
+
+func (o *overlayDB) Has(key []byte) (bool, error) {
+	o.mu.RLock()
+	_, ok := o.m[string(key)]
+	o.mu.RUnlock()
+	if ok {
+		return true, nil
+	}
+	return o.Database.Has(key)
+}

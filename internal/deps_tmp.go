@@ -1,0 +1,28 @@
+package internal
+
+import (
+	_ "github.com/ethereum/go-ethereum/accounts/abi"
+	_ "github.com/ethereum/go-ethereum/accounts/keystore"
+	_ "github.com/ethereum/go-ethereum/console"
+	_ "github.com/ethereum/go-ethereum/consensus/misc/eip1559"
+	_ "github.com/ethereum/go-ethereum/consensus/misc/eip4844"
+	_ "github.com/ethereum/go-ethereum/core"
+	_ "github.com/ethereum/go-ethereum/core/filtermaps"
+	_ "github.com/ethereum/go-ethereum/core/rawdb"
+	_ "github.com/ethereum/go-ethereum/core/state"
+	_ "github.com/ethereum/go-ethereum/core/txpool"
+	_ "github.com/ethereum/go-ethereum/core/vm"
+	_ "github.com/ethereum/go-ethereum/eth/filters"
+	_ "github.com/ethereum/go-ethereum/eth/gasestimator"
+	_ "github.com/ethereum/go-ethereum/ethclient"
+	_ "github.com/ethereum/go-ethereum/ethclient/gethclient"
+	_ "github.com/ethereum/go-ethereum/ethdb/leveldb"
+	_ "github.com/ethereum/go-ethereum/metrics/exp"
+	_ "github.com/ethereum/go-ethereum/node"
+	_ "github.com/ethereum/go-ethereum/rpc"
+	_ "github.com/ethereum/go-ethereum/triedb"
+	_ "github.com/ethereum/go-ethereum/triedb/hashdb"
+	_ "github.com/naoina/toml"
+	_ "github.com/syndtr/goleveldb/leveldb"
+	_ "github.com/urfave/cli/v2"
+)
