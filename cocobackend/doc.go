@@ -9,9 +9,9 @@
 //
 // States of a VN:
 //
-//	  start ──► replay (FSM reports AppliedIndex) ──► serving
-//	                                                   │
-//	        Apply error (divergence, disk) ──► halted ◄┘
+//	start ──► replay (FSM reports AppliedIndex) ──► serving
+//	                                                 │
+//	      Apply error (divergence, disk) ──► halted ◄┘
 //
 // A halted VN refuses every later proposal with the error that halted it; it
 // never applies an entry twice nor skips one.

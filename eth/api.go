@@ -251,7 +251,7 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 	}
 	gas, revert, err := gasestimator.Estimate(ctx, msg, opts, api.s.cfg.RPCGasCap)
 	if err != nil {
-		if len(revert) > 0 {
+		if errors.Is(err, vm.ErrExecutionReverted) {
 			return 0, newRevertError(revert)
 		}
 		return 0, err
@@ -280,6 +280,9 @@ func (api *EthAPI) FeeHistory(ctx context.Context, blockCount math.HexOrDecimal6
 	count := uint64(blockCount)
 	if count == 0 {
 		return feeHistory(nil, nil, nil, nil, api.s.chain.Config())
+	}
+	if err := validateRewardPercentiles(rewardPercentiles); err != nil {
+		return nil, err
 	}
 	if count > maxFeeHistory {
 		count = maxFeeHistory

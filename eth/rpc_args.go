@@ -172,10 +172,11 @@ func callGasBudget(globalGasCap uint64) uint64 {
 }
 
 // ToMessage prepares the arguments of an eth_call for execution, as geth's
-// doCall does: it rejects maxFeePerBlobGas without blobVersionedHashes, applies CallDefaults
-// with the call's gas budget (so gas defaults to globalGasCap, or MaxUint64
-// when the cap is 0, and is capped by it), and converts the result into a
-// message that skips the nonce, EOA and tx-gas-limit-cap checks.
+// doCall does: it rejects maxFeePerBlobGas without blobVersionedHashes,
+// applies CallDefaults with the call's gas budget (so gas defaults to
+// globalGasCap, or MaxUint64 when the cap is 0, and is capped by it), and
+// converts the result into a message that skips the nonce, EOA and
+// tx-gas-limit-cap checks.
 //
 // baseFee is the base fee of the EVM block context the call runs in, after
 // any block override (nil before London); when it is nil the header's base

@@ -108,8 +108,26 @@ func Parse(data []byte) (*Spec, error) {
 	if probe.Config.ChainID == nil {
 		return nil, errors.New("genesis: missing config.chainId")
 	}
+	// geth's format requires gasLimit and difficulty; cocogeth defaults them.
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("genesis: invalid JSON: %v", err)
+	}
+	if _, ok := top["gasLimit"]; !ok {
+		top["gasLimit"] = json.RawMessage(fmt.Sprintf(`"%#x"`, uint64(DefaultGasLimit)))
+	}
+	if _, ok := top["difficulty"]; !ok {
+		top["difficulty"] = json.RawMessage(`"0x0"`)
+	}
+	if _, ok := top["alloc"]; !ok {
+		top["alloc"] = json.RawMessage(`{}`)
+	}
+	filled, err := json.Marshal(top)
+	if err != nil {
+		return nil, err
+	}
 	g := new(core.Genesis)
-	if err := json.Unmarshal(data, g); err != nil {
+	if err := json.Unmarshal(filled, g); err != nil {
 		return nil, fmt.Errorf("genesis: %v", err)
 	}
 	spec := &Spec{Eth: g, Raw: append([]byte(nil), data...)}
