@@ -1,0 +1,31 @@
+// Package eth is the Ethereum adapter of a cocogeth validating node:
+// transaction admission and pool, block building, EVM execution, the chain
+// store and the JSON-RPC API with go-ethereum's method names and JSON
+// shapes.
+//
+// The path of a transaction through this package:
+//
+//	eth_sendRawTransaction ─► TxPool.Add (geth's validation and messages)
+//	     ─► builder: Take up to maxTxs, or what arrived within blockTime
+//	     ─► Chain.executeBlock: go-ethereum's EVM, once, on the leader;
+//	        yields block, receipts and the state WriteSet (trie nodes, codes)
+//	     ─► cocobackend.Ledger.Propose(entry) ─► fsm.Apply on every node
+//	     ─► Chain.commitBlock: block, receipts, indexes, write set and the
+//	        ledger index in one synced goleveldb batch; then head, pool and
+//	        subscriptions move.
+//
+// Contracts:
+//   - Nothing reaches the chain except through the ledger: the builder
+//     proposes, the FSM applies. A block is applied once, in ledger order;
+//     the applied index is stored in the block's batch, so after a crash the
+//     chain is exactly at an entry boundary.
+//   - A node that did not build a block applies its write set without
+//     running the EVM or hashing the trie; it checks the transaction and
+//     receipt roots and that the root trie node hashes to the header's state
+//     root, and stops with ErrDivergence on any mismatch.
+//   - Committed blocks are final: "safe", "finalized" and "pending" resolve
+//     to the head; there are no reorgs and no removed logs.
+//   - Block timestamps are seconds and strictly increasing: when blocks come
+//     faster than one per second the timestamp runs ahead of the wall clock
+//     and catches up when load drops.
+package eth
