@@ -1,8 +1,8 @@
 package cocobackend
 
 import (
-	"context"
 	"errors"
+	"io"
 )
 
 // ErrStopped is returned by a ledger that has been stopped.
@@ -17,21 +17,49 @@ var ErrNotLeader = errors.New("not the leader")
 //
 // Apply must be deterministic: the same entries in the same order give the
 // same result on every node, without wall clock, map order or randomness.
-// Apply is called for one entry at a time, in index order, each index once;
-// it must persist the index together with the entry's effects, so that
-// AppliedIndex after a crash names exactly the last entry whose effects are
-// on disk. An error from Apply means the node can no longer follow the log
-// (divergence or a failed disk); the ledger stops.
+// Apply is called for one entry at a time, in index order; indexes at or
+// below AppliedIndex are already applied and must be ignored. Apply must
+// persist the index together with the entry's effects, so that AppliedIndex
+// after a crash names exactly the last entry whose effects are on disk. An
+// error from Apply means the node can no longer follow the log (divergence
+// or a failed disk); the ledger halts.
+//
+// Snapshot captures the state at AppliedIndex for a follower too far behind
+// the log; it must return quickly (Persist does the I/O, concurrently with
+// later Applies). Restore replaces the whole state with a snapshot.
 type FSM interface {
 	Apply(index uint64, entry []byte) error
 	AppliedIndex() uint64
+	Snapshot() (FSMSnapshot, error)
+	Restore(r io.Reader) error
 }
 
-// Ledger orders entries. Propose returns once the entry is committed and
-// applied by the local FSM, with its index.
+// FSMSnapshot is a point-in-time copy of an FSM's state.
+type FSMSnapshot interface {
+	Persist(w io.Writer) error
+	Release()
+}
+
+// Result is the outcome of a proposal.
+type Result interface {
+	// Wait blocks until the entry is committed and applied locally, or
+	// failed, and returns its index.
+	Wait() (uint64, error)
+}
+
+// Ledger orders entries. Entries proposed from one goroutine keep their
+// order. IsLeader is true only on the node that may propose, once it has
+// applied every entry of earlier terms.
 type Ledger interface {
-	Propose(ctx context.Context, entry []byte) (uint64, error)
+	Propose(entry []byte) Result
 	IsLeader() bool
 	Start() error
 	Stop() error
 }
+
+type doneResult struct {
+	index uint64
+	err   error
+}
+
+func (r doneResult) Wait() (uint64, error) { return r.index, r.err }

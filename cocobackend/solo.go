@@ -1,7 +1,6 @@
 package cocobackend
 
 import (
-	"context"
 	"sync"
 )
 
@@ -33,23 +32,20 @@ func (s *Solo) Stop() error {
 // IsLeader implements Ledger: a single node always orders.
 func (s *Solo) IsLeader() bool { return true }
 
-// Propose implements Ledger.
-func (s *Solo) Propose(ctx context.Context, entry []byte) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
+// Propose implements Ledger: the entry is applied before Propose returns.
+func (s *Solo) Propose(entry []byte) Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
-		return 0, ErrStopped
+		return doneResult{err: ErrStopped}
 	}
 	if s.failed != nil {
-		return 0, s.failed
+		return doneResult{err: s.failed}
 	}
 	index := s.fsm.AppliedIndex() + 1
 	if err := s.fsm.Apply(index, entry); err != nil {
 		s.failed = err
-		return 0, err
+		return doneResult{err: err}
 	}
-	return index, nil
+	return doneResult{index: index}
 }

@@ -6,16 +6,19 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/eth/gasestimator"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/ethereum/go-ethereum/trie"
 )
 
 // EthAPI is the eth_ namespace, with geth's method names, arguments and
@@ -259,11 +262,24 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 	return hexutil.Uint64(gas), nil
 }
 
-// GasPrice suggests a legacy gas price: the next base fee plus the
-// suggested tip.
+// GasPrice suggests a legacy gas price: the head's base fee plus the
+// suggested tip, as geth.
 func (api *EthAPI) GasPrice() *hexutil.Big {
-	price := new(big.Int).Add(api.s.chain.nextBaseFee(api.s.chain.CurrentHeader()), suggestTip)
+	price := new(big.Int).Set(suggestTip)
+	if bf := api.s.chain.CurrentHeader().BaseFee; bf != nil {
+		price.Add(price, bf)
+	}
 	return (*hexutil.Big)(price)
+}
+
+// BlobBaseFee returns the blob base fee of the next block.
+func (api *EthAPI) BlobBaseFee() *hexutil.Big {
+	head := api.s.chain.CurrentHeader()
+	if head.ExcessBlobGas == nil {
+		return (*hexutil.Big)(new(big.Int))
+	}
+	next := api.s.chain.nextHeader(head, head.Time+1)
+	return (*hexutil.Big)(eip4844.CalcBlobFee(api.s.chain.Config(), next))
 }
 
 // MaxPriorityFeePerGas suggests a tip for EIP-1559 transactions.
@@ -387,13 +403,35 @@ func (api *EthAPI) blockByNumberOrHash(bnh rpc.BlockNumberOrHash) *types.Block {
 	return api.s.chain.GetBlock(h.Hash(), h.Number.Uint64())
 }
 
-// GetBlockByNumber returns a block, or null when it does not exist.
+// GetBlockByNumber returns a block, or null when it does not exist. The
+// "pending" block is the empty block the next one will extend: number,
+// parent, time and base fee of the next block, with hash, nonce and miner
+// null as geth shows pending blocks.
 func (api *EthAPI) GetBlockByNumber(ctx context.Context, number rpc.BlockNumber, fullTx bool) (map[string]any, error) {
+	if number == rpc.PendingBlockNumber {
+		return api.pendingBlock(fullTx), nil
+	}
 	block := api.blockByNumberOrHash(rpc.BlockNumberOrHashWithNumber(number))
 	if block == nil {
 		return nil, nil
 	}
 	return rpcMarshalBlock(block, true, fullTx, api.s.chain.Config()), nil
+}
+
+func (api *EthAPI) pendingBlock(fullTx bool) map[string]any {
+	head := api.s.chain.CurrentHeader()
+	header := api.s.chain.nextHeader(head, uint64(time.Now().Unix()))
+	header.Root = head.Root
+	body := &types.Body{}
+	if header.WithdrawalsHash != nil {
+		body.Withdrawals = []*types.Withdrawal{}
+	}
+	block := types.NewBlock(header, body, nil, trie.NewStackTrie(nil))
+	out := rpcMarshalBlock(block, true, fullTx, api.s.chain.Config())
+	for _, field := range []string{"hash", "nonce", "miner"} {
+		out[field] = nil
+	}
+	return out
 }
 
 // GetBlockByHash returns a block, or null when it does not exist.
@@ -407,6 +445,9 @@ func (api *EthAPI) GetBlockByHash(ctx context.Context, hash common.Hash, fullTx 
 
 // GetHeaderByNumber returns a block header, or null.
 func (api *EthAPI) GetHeaderByNumber(ctx context.Context, number rpc.BlockNumber) (map[string]any, error) {
+	if number == rpc.PendingBlockNumber {
+		return nil, nil // as geth: a pending block has no final header
+	}
 	h := api.s.headerByNumber(number)
 	if h == nil {
 		return nil, nil

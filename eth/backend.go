@@ -134,8 +134,12 @@ func newService(stack *node.Node, db ethdb.Database, cfg Config, newLedger func(
 		s.ledger = newLedger(s.fsm)
 	}
 	coco := chain.Spec().Coco
+	var leaderCh <-chan struct{}
+	if lc, ok := s.ledger.(interface{ LeadershipChanges() <-chan struct{} }); ok {
+		leaderCh = lc.LeadershipChanges()
+	}
 	s.builder = &builder{
-		chain: chain, pool: pool, fsm: s.fsm, ledger: s.ledger,
+		chain: chain, pool: pool, fsm: s.fsm, ledger: s.ledger, leaderCh: leaderCh,
 		blockTime: time.Duration(coco.BlockTime), maxTxs: coco.MaxTxs, now: time.Now,
 	}
 	head := chain.CurrentHeader()

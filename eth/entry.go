@@ -26,6 +26,8 @@ type blockEntry struct {
 	Codes    []HashBlob
 }
 
+// The parent hash follows the block hash, so that a node can recognise a
+// stale block without decoding it.
 func encodeBlockEntry(b *builtBlock) ([]byte, error) {
 	rs := make([]*types.ReceiptForStorage, len(b.receipts))
 	for i, r := range b.receipts {
@@ -37,15 +39,27 @@ func encodeBlockEntry(b *builtBlock) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, 33+len(body))
+	out := make([]byte, 0, entryHeaderLen+len(body))
 	out = append(out, entryBlockV1)
 	out = append(out, b.block.Hash().Bytes()...)
+	out = append(out, b.block.ParentHash().Bytes()...)
 	return append(out, body...), nil
+}
+
+// entryHeaderLen is kind, block hash and parent hash.
+const entryHeaderLen = 1 + 32 + 32
+
+// peekParent returns the parent hash of a block entry.
+func peekParent(entry []byte) (common.Hash, bool) {
+	if len(entry) < entryHeaderLen || entry[0] != entryBlockV1 {
+		return common.Hash{}, false
+	}
+	return common.BytesToHash(entry[33:65]), true
 }
 
 // peekEntry returns the kind and block hash of an entry without decoding it.
 func peekEntry(entry []byte) (byte, common.Hash, error) {
-	if len(entry) < 33 {
+	if len(entry) < entryHeaderLen {
 		return 0, common.Hash{}, errors.New("ledger entry too short")
 	}
 	if entry[0] != entryBlockV1 {
@@ -61,10 +75,10 @@ func decodeBlockEntry(entry []byte) (*builtBlock, error) {
 		return nil, err
 	}
 	var e blockEntry
-	if err := rlp.DecodeBytes(entry[33:], &e); err != nil {
+	if err := rlp.DecodeBytes(entry[entryHeaderLen:], &e); err != nil {
 		return nil, fmt.Errorf("decode block entry: %w", err)
 	}
-	if e.Block.Hash() != hash {
+	if e.Block.Hash() != hash || e.Block.ParentHash() != common.BytesToHash(entry[33:65]) {
 		return nil, fmt.Errorf("%w: entry names block %s, carries %s", ErrDivergence, hash.Hex(), e.Block.Hash().Hex())
 	}
 	rs := make(types.Receipts, len(e.Receipts))

@@ -159,12 +159,11 @@ func (c *Chain) executeBlock(parent *types.Header, now uint64, txs []*types.Tran
 		body.Withdrawals = []*types.Withdrawal{}
 	}
 	block := types.NewBlock(header, body, receipts, trie.NewStackTrie(nil))
-	hash := block.Hash()
-	for _, r := range receipts {
-		r.BlockHash = hash
-		for _, l := range r.Logs {
-			l.BlockHash = hash
-		}
+	// Fill the fields clients read from receipts (block hash, effective gas
+	// price, log positions) exactly as a node reading them from disk would.
+	blobGasPrice := eip4844.CalcBlobFee(c.config, header)
+	if err := receipts.DeriveFields(c.config, block.Hash(), block.NumberU64(), block.Time(), block.BaseFee(), blobGasPrice, block.Transactions()); err != nil {
+		return nil, fmt.Errorf("derive receipt fields of block %d: %w", header.Number, err)
 	}
 	out.block, out.receipts, out.writes = block, receipts, ws
 	return out, nil

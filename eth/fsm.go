@@ -1,10 +1,13 @@
 package eth
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
+	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -38,13 +41,25 @@ func (f *fsm) remember(b *builtBlock) {
 	f.mu.Unlock()
 }
 
-// forget drops a block that will not be applied (its proposal failed).
+// forget removes a block from the local set and returns it, nil if it was
+// not there (applied already, or dropped).
 func (f *fsm) forget(hash common.Hash) *builtBlock {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b := f.local[hash]
 	delete(f.local, hash)
 	return b
+}
+
+// dropLocal abandons a block built here that will not be applied: its
+// write set leaves the overlay and its transactions go back to the pool.
+func (f *fsm) dropLocal(hash common.Hash) {
+	b := f.forget(hash)
+	if b == nil {
+		return
+	}
+	f.chain.overlay.remove(b.writes)
+	f.pool.Return(b.block.Transactions(), nil)
 }
 
 func (f *fsm) Apply(index uint64, entry []byte) error {
@@ -58,6 +73,15 @@ func (f *fsm) Apply(index uint64, entry []byte) error {
 	head := f.chain.CurrentHeader()
 	if existing := f.chain.GetHeaderByHash(hash); existing != nil && existing.Number.Uint64() <= head.Number.Uint64() {
 		// The block is already part of this chain (a retried proposal).
+		return f.chain.skipEntry(index)
+	}
+	if parent, ok := peekParent(entry); ok && parent != head.Hash() {
+		// Built on a head that is no longer ours: a leader's speculative
+		// block after leadership moved, or a block proposed by a former
+		// leader. Every node skips it at this index; its transactions
+		// return to the pool of the node that built it.
+		log.Debug("Skipped stale block", "hash", hash, "parent", parent, "head", head.Number, "index", index)
+		f.dropLocal(hash)
 		return f.chain.skipEntry(index)
 	}
 	b := f.forget(hash)
@@ -78,6 +102,16 @@ func (f *fsm) Apply(index uint64, entry []byte) error {
 	f.pool.onBlock(b.block)
 	log.Debug("Committed block", "number", b.block.NumberU64(), "hash", hash, "txs", len(b.block.Transactions()), "index", index)
 	return nil
+}
+
+// Snapshot implements cocobackend.FSM.
+func (f *fsm) Snapshot() (cocobackend.FSMSnapshot, error) {
+	return nil, errors.New("state snapshots are not supported yet")
+}
+
+// Restore implements cocobackend.FSM.
+func (f *fsm) Restore(r io.Reader) error {
+	return errors.New("state snapshots are not supported yet")
 }
 
 // check verifies a block from another node without executing it.

@@ -1,7 +1,6 @@
 package eth
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"math/big"
 	"testing"
@@ -83,7 +82,7 @@ func buildAndCommit(t testing.TB, s *Service, txs []*types.Transaction) (*builtB
 		t.Fatal(err)
 	}
 	s.fsm.remember(b)
-	if _, err := s.ledger.Propose(context.Background(), entry); err != nil {
+	if _, err := s.ledger.Propose(entry).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	return b, entry

@@ -133,7 +133,7 @@ func (p *TxPool) add(tx *types.Transaction) error {
 		return errors.New("only replay-protected (EIP-155) transactions allowed over RPC")
 	}
 	if cid := tx.ChainId(); cid.Cmp(p.chain.Config().ChainID) != 0 {
-		return fmt.Errorf("%w: have %d want %d", types.ErrInvalidChainId, cid, p.chain.Config().ChainID)
+		return fmt.Errorf("%w: %w: have %d want %d", txpool.ErrInvalidSender, types.ErrInvalidChainId, cid, p.chain.Config().ChainID)
 	}
 	p.mu.Lock()
 	head := p.head

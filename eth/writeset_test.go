@@ -78,7 +78,7 @@ func TestTamperedEntryIsDivergence(t *testing.T) {
 
 	tamper := func(mut func(e *blockEntry)) []byte {
 		var e blockEntry
-		if err := rlp.DecodeBytes(entry[33:], &e); err != nil {
+		if err := rlp.DecodeBytes(entry[entryHeaderLen:], &e); err != nil {
 			t.Fatal(err)
 		}
 		mut(&e)
@@ -86,7 +86,7 @@ func TestTamperedEntryIsDivergence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return append(append([]byte{}, entry[:33]...), body...)
+		return append(append([]byte{}, entry[:entryHeaderLen]...), body...)
 	}
 	cases := map[string][]byte{
 		"root node blob": tamper(func(e *blockEntry) {
