@@ -44,7 +44,7 @@ func DefaultRaftConfig() RaftConfig {
 	return RaftConfig{
 		HeartbeatTimeout:  1000 * time.Millisecond,
 		ElectionTimeout:   1000 * time.Millisecond,
-		LeaderLease:       500 * time.Millisecond,
+		LeaderLease:       1000 * time.Millisecond,
 		CommitTimeout:     5 * time.Millisecond,
 		ApplyTimeout:      10 * time.Second,
 		SnapshotInterval:  30 * time.Second,
@@ -392,6 +392,9 @@ func (s *raftSnapshot) Persist(sink raft.SnapshotSink) error {
 
 func (s *raftSnapshot) Release() { s.s.Release() }
 
+// NewRaftLogger returns the hclog logger raft's components log through.
+func NewRaftLogger(id string) hclog.Logger { return newHCLogger(id) }
+
 // newHCLogger routes raft's logs into go-ethereum's logger: raft's info
 // becomes debug, so a healthy cluster logs only what matters.
 func newHCLogger(id string) hclog.Logger {
@@ -427,4 +430,32 @@ func containsLevel(msg, lvl string) bool {
 		}
 	}
 	return false
+}
+
+// LeaderChanges returns a channel that receives the address of every new
+// leader this node observes (empty when leadership is vacant).
+func (l *Raft) LeaderChanges() <-chan string {
+	obs := make(chan raft.Observation, 8)
+	out := make(chan string, 8)
+	l.r.RegisterObserver(raft.NewObserver(obs, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	}))
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		for {
+			select {
+			case <-l.quit:
+				return
+			case o := <-obs:
+				lo := o.Data.(raft.LeaderObservation)
+				select {
+				case out <- string(lo.LeaderAddr):
+				default:
+				}
+			}
+		}
+	}()
+	return out
 }

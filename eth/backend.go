@@ -5,18 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
+	"github.com/cocogeth/cocogeth/cocobackend/store"
+	"github.com/cocogeth/cocogeth/genesis"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/filtermaps"
 	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/ethdb"
-	"github.com/ethereum/go-ethereum/ethdb/leveldb"
 	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
@@ -71,38 +74,44 @@ type Service struct {
 	fsm     *fsm
 	ledger  cocobackend.Ledger
 	builder *builder
-	fmaps   *filtermaps.FilterMaps
+	fmaps   atomic.Pointer[filtermaps.FilterMaps] // replaced after a snapshot restore
 	filters *filters.FilterSystem
 
+	forward         func(item []byte)
 	removedLogsFeed event.Feed // never fires: committed blocks are final
 	headSub         event.Subscription
 	quit            chan struct{}
 }
 
+// NewLedgerFunc builds the ledger that orders the chain's entries around
+// its state machine; the genesis spec tells which (a single node, or the
+// Raft cluster of config.coco.validators).
+type NewLedgerFunc func(spec *genesis.Spec, fsm cocobackend.FSM) (cocobackend.Ledger, error)
+
 // ChainDBPath is the database folder inside the node's instance directory.
 const ChainDBPath = "chaindata"
 
 // OpenDatabase opens (creating if needed) the chain database at path.
-func OpenDatabase(path string, cacheMiB, handles int, readonly bool) (ethdb.Database, error) {
-	kv, err := leveldb.New(path, cacheMiB, handles, "cocogeth/db/chaindata/", readonly)
+func OpenDatabase(path string, cacheMiB, handles int, readonly bool) (ethdb.Database, *store.DB, error) {
+	kv, err := store.Open(path, store.Options{CacheMiB: cacheMiB, Handles: handles, ReadOnly: readonly})
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	return rawdb.NewDatabase(kv), nil
+	return rawdb.NewDatabase(kv), kv, nil
 }
 
 // New opens the chain in the node's datadir and registers the service's
 // APIs and lifecycle on stack. newLedger builds the ledger around the
 // service's state machine; nil means a single-node ledger.
-func New(stack *node.Node, cfg Config, newLedger func(cocobackend.FSM) cocobackend.Ledger) (*Service, error) {
+func New(stack *node.Node, cfg Config, newLedger NewLedgerFunc) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	db, err := OpenDatabase(stack.ResolvePath(ChainDBPath), cfg.DatabaseCache, cfg.DatabaseFiles, false)
+	db, kv, err := OpenDatabase(stack.ResolvePath(ChainDBPath), cfg.DatabaseCache, cfg.DatabaseFiles, false)
 	if err != nil {
 		return nil, err
 	}
-	s, err := newService(stack, db, cfg, newLedger)
+	s, err := newService(stack, db, kv, cfg, newLedger)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -110,7 +119,7 @@ func New(stack *node.Node, cfg Config, newLedger func(cocobackend.FSM) cocobacke
 	return s, nil
 }
 
-func newService(stack *node.Node, db ethdb.Database, cfg Config, newLedger func(cocobackend.FSM) cocobackend.Ledger) (*Service, error) {
+func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg Config, newLedger NewLedgerFunc) (*Service, error) {
 	if booted, _, err := rawdb.PushUncleanShutdownMarker(db); err != nil {
 		log.Warn("Could not record start-up marker", "err", err)
 	} else if len(booted) > 0 {
@@ -127,11 +136,13 @@ func newService(stack *node.Node, db ethdb.Database, cfg Config, newLedger func(
 		return nil, err
 	}
 	s := &Service{cfg: cfg, stack: stack, db: db, chain: chain, pool: pool, quit: make(chan struct{})}
-	s.fsm = newFSM(chain, pool)
+	s.fsm = newFSM(chain, pool, kv)
+	s.fsm.beforeRestore = func() { s.fmaps.Load().Stop() }
+	s.fsm.afterRestore = s.restartLogIndex
 	if newLedger == nil {
 		s.ledger = cocobackend.NewSolo(s.fsm)
-	} else {
-		s.ledger = newLedger(s.fsm)
+	} else if s.ledger, err = newLedger(chain.Spec(), s.fsm); err != nil {
+		return nil, err
 	}
 	coco := chain.Spec().Coco
 	var leaderCh <-chan struct{}
@@ -143,11 +154,11 @@ func newService(stack *node.Node, db ethdb.Database, cfg Config, newLedger func(
 		blockTime: time.Duration(coco.BlockTime), maxTxs: coco.MaxTxs, now: time.Now,
 	}
 	head := chain.CurrentHeader()
-	s.fmaps, err = filtermaps.NewFilterMaps(db, chain.view(head), 0, head.Number.Uint64(), filtermaps.DefaultParams,
-		filtermaps.Config{HashScheme: true})
+	fm, err := s.newLogIndex()
 	if err != nil {
 		return nil, err
 	}
+	s.fmaps.Store(fm)
 	s.filters = filters.NewFilterSystem(&filterBackend{s}, filters.Config{Timeout: cfg.FilterTimeout})
 	if stack != nil {
 		stack.RegisterAPIs(s.APIs())
@@ -156,6 +167,24 @@ func newService(stack *node.Node, db ethdb.Database, cfg Config, newLedger func(
 	log.Info("Opened chain", "chainid", chain.Config().ChainID, "genesis", chain.Genesis().Hash(),
 		"head", head.Number, "hash", head.Hash(), "blocktime", time.Duration(coco.BlockTime), "maxtxs", coco.MaxTxs)
 	return s, nil
+}
+
+func (s *Service) newLogIndex() (*filtermaps.FilterMaps, error) {
+	head := s.chain.CurrentHeader()
+	return filtermaps.NewFilterMaps(s.db, s.chain.view(head), 0, head.Number.Uint64(), filtermaps.DefaultParams,
+		filtermaps.Config{HashScheme: true})
+}
+
+// restartLogIndex rebuilds the log index on a chain installed from a
+// snapshot.
+func (s *Service) restartLogIndex() {
+	fm, err := s.newLogIndex()
+	if err != nil {
+		log.Error("Cannot reopen the log index", "err", err)
+		return
+	}
+	s.fmaps.Store(fm)
+	fm.Start()
 }
 
 // Chain is the node's chain.
@@ -169,7 +198,7 @@ func (s *Service) Start() error {
 	if err := s.ledger.Start(); err != nil {
 		return err
 	}
-	s.fmaps.Start()
+	s.fmaps.Load().Start()
 	heads := make(chan core.ChainHeadEvent, 64)
 	s.headSub = s.chain.SubscribeChainHeadEvent(heads)
 	go s.followHeads(heads)
@@ -191,7 +220,7 @@ func (s *Service) followHeads(heads chan core.ChainHeadEvent) {
 					break drain
 				}
 			}
-			s.fmaps.SetTarget(s.chain.view(ev.Header), 0, ev.Header.Number.Uint64())
+			s.fmaps.Load().SetTarget(s.chain.view(ev.Header), 0, ev.Header.Number.Uint64())
 		case <-s.headSub.Err():
 			return
 		case <-s.quit:
@@ -207,7 +236,7 @@ func (s *Service) Stop() error {
 	s.builder.stop()
 	err := s.ledger.Stop()
 	s.headSub.Unsubscribe()
-	s.fmaps.Stop()
+	s.fmaps.Load().Stop()
 	s.chain.Close()
 	rawdb.PopUncleanShutdownMarker(s.db)
 	if cerr := s.db.Close(); err == nil {
@@ -225,11 +254,76 @@ func (s *Service) APIs() []rpc.API {
 		{Namespace: "eth", Service: filters.NewFilterAPI(s.filters)},
 		{Namespace: "net", Service: &NetAPI{s: s}},
 		{Namespace: "txpool", Service: &TxPoolAPI{s: s}},
+		{Namespace: "coco", Service: &CocoAPI{s: s}},
 	}
 }
 
-// SendTx admits a transaction to the pool.
-func (s *Service) SendTx(tx *types.Transaction) error { return s.pool.Add(tx) }
+// SetForwarder installs how a follower sends admitted transactions to the
+// leader: the raw transaction followed by its 20-byte sender.
+func (s *Service) SetForwarder(forward func(item []byte)) { s.forward = forward }
+
+// Ledger is the service's ledger.
+func (s *Service) Ledger() cocobackend.Ledger { return s.ledger }
+
+// SendTx admits a transaction to the pool; on a follower it is also
+// forwarded to the leader. The follower keeps it in its own pool, so its
+// pending nonce counts it at once and it survives a leader change.
+func (s *Service) SendTx(tx *types.Transaction) error {
+	if err := s.pool.Add(tx); err != nil {
+		return err
+	}
+	if s.forward != nil && !s.ledger.IsLeader() {
+		s.forward(forwardItem(tx, s.pool.Signer()))
+	}
+	return nil
+}
+
+func forwardItem(tx *types.Transaction, signer types.Signer) []byte {
+	raw, _ := tx.MarshalBinary()
+	from, _ := types.Sender(signer, tx) // cached by admission
+	return append(raw, from.Bytes()...)
+}
+
+// AddForwarded admits transactions forwarded by another validating node.
+// Their senders were recovered by that attested node and are trusted.
+func (s *Service) AddForwarded(items [][]byte) {
+	signer := s.pool.Signer()
+	for _, item := range items {
+		if len(item) <= common.AddressLength {
+			continue
+		}
+		tx := new(types.Transaction)
+		if err := tx.UnmarshalBinary(item[:len(item)-common.AddressLength]); err != nil {
+			log.Warn("Dropped malformed forwarded transaction", "err", err)
+			continue
+		}
+		trustSender(signer, tx, common.BytesToAddress(item[len(item)-common.AddressLength:]))
+		if err := s.pool.Add(tx); err != nil && !errors.Is(err, txpool.ErrAlreadyKnown) {
+			log.Debug("Forwarded transaction refused", "hash", tx.Hash(), "err", err)
+		}
+	}
+}
+
+// ResendPool forwards every pooled transaction again, after the leader
+// changed: the old leader may have died with them.
+func (s *Service) ResendPool() {
+	if s.forward == nil || s.ledger.IsLeader() {
+		return
+	}
+	pending, queued := s.pool.Content()
+	n := 0
+	for _, m := range []map[common.Address][]*types.Transaction{pending, queued} {
+		for _, txs := range m {
+			for _, tx := range txs {
+				s.forward(forwardItem(tx, s.pool.Signer()))
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		log.Info("Forwarded pooled transactions to the new leader", "count", n)
+	}
+}
 
 // view is a filtermaps chain view ending at head.
 func (c *Chain) view(head *types.Header) *filtermaps.ChainView {
@@ -325,7 +419,7 @@ func (b *filterBackend) CurrentView() *filtermaps.ChainView {
 	return b.s.chain.view(b.s.chain.CurrentHeader())
 }
 func (b *filterBackend) NewMatcherBackend() filtermaps.MatcherBackend {
-	return b.s.fmaps.NewMatcherBackend()
+	return b.s.fmaps.Load().NewMatcherBackend()
 }
 func (b *filterBackend) SubscribeNewTxsEvent(ch chan<- core.NewTxsEvent) event.Subscription {
 	return b.s.pool.SubscribeNewTxsEvent(ch)

@@ -152,6 +152,32 @@ func NewChain(db ethdb.Database, cfg ChainConfig) (*Chain, error) {
 	return c, nil
 }
 
+// reload re-reads the head and applied index from the database and drops
+// every cache; used after the database was replaced by a snapshot.
+func (c *Chain) reload() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.headers.Purge()
+	c.receipts.Purge()
+	c.overlay.clear()
+	headHash := rawdb.ReadHeadBlockHash(c.db)
+	head := c.GetHeaderByHash(headHash)
+	if head == nil {
+		return fmt.Errorf("head block %s missing", headHash.Hex())
+	}
+	if _, err := state.New(head.Root, c.statedb); err != nil {
+		return fmt.Errorf("state of head block %d missing: %v", head.Number, err)
+	}
+	var applied uint64
+	if b, _ := c.db.Get(appliedIndexKey); len(b) == 8 {
+		applied = new(big.Int).SetBytes(b).Uint64()
+	}
+	c.applied.Store(applied)
+	c.head.Store(head)
+	c.headFeed.Send(core.ChainHeadEvent{Header: head})
+	return nil
+}
+
 // Spec is the genesis spec the chain was initialised with.
 func (c *Chain) Spec() *genesis.Spec { return c.spec }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
@@ -20,6 +21,7 @@ const (
 // the leader's state write set.
 type blockEntry struct {
 	Block    *types.Block
+	Senders  []common.Address // the leader's sender recovery, trusted by attested followers
 	Receipts []*types.ReceiptForStorage
 	Root     common.Hash
 	Nodes    []HashBlob
@@ -33,8 +35,13 @@ func encodeBlockEntry(b *builtBlock) ([]byte, error) {
 	for i, r := range b.receipts {
 		rs[i] = (*types.ReceiptForStorage)(r)
 	}
+	signer := types.MakeSigner(b.config, b.block.Number(), b.block.Time())
+	senders := make([]common.Address, len(b.block.Transactions()))
+	for i, tx := range b.block.Transactions() {
+		senders[i], _ = types.Sender(signer, tx) // cached since admission
+	}
 	body, err := rlp.EncodeToBytes(&blockEntry{
-		Block: b.block, Receipts: rs, Root: b.writes.Root, Nodes: b.writes.Nodes, Codes: b.writes.Codes,
+		Block: b.block, Senders: senders, Receipts: rs, Root: b.writes.Root, Nodes: b.writes.Nodes, Codes: b.writes.Codes,
 	})
 	if err != nil {
 		return nil, err
@@ -69,7 +76,7 @@ func peekEntry(entry []byte) (byte, common.Hash, error) {
 }
 
 // decodeBlockEntry decodes an entry built by another node.
-func decodeBlockEntry(entry []byte) (*builtBlock, error) {
+func decodeBlockEntry(entry []byte, config *params.ChainConfig) (*builtBlock, error) {
 	_, hash, err := peekEntry(entry)
 	if err != nil {
 		return nil, err
@@ -81,13 +88,41 @@ func decodeBlockEntry(entry []byte) (*builtBlock, error) {
 	if e.Block.Hash() != hash || e.Block.ParentHash() != common.BytesToHash(entry[33:65]) {
 		return nil, fmt.Errorf("%w: entry names block %s, carries %s", ErrDivergence, hash.Hex(), e.Block.Hash().Hex())
 	}
+	txs := e.Block.Transactions()
+	if len(e.Senders) != len(txs) {
+		return nil, fmt.Errorf("%w: entry has %d senders for %d transactions", ErrDivergence, len(e.Senders), len(txs))
+	}
+	signer := types.MakeSigner(config, e.Block.Number(), e.Block.Time())
+	for i, tx := range txs {
+		trustSender(signer, tx, e.Senders[i])
+	}
 	rs := make(types.Receipts, len(e.Receipts))
 	for i, r := range e.Receipts {
 		rs[i] = (*types.Receipt)(r)
 	}
 	return &builtBlock{
+		config:   config,
 		block:    e.Block,
 		receipts: rs,
 		writes:   &WriteSet{Root: e.Root, Nodes: e.Nodes, Codes: e.Codes},
 	}, nil
+}
+
+// trustedSigner answers a sender recovered elsewhere: by the follower that
+// admitted a forwarded transaction, or by the leader that built a block.
+// Validating nodes are attested, so their recovery is trusted and each
+// signature is checked once in the network. types.Sender caches the answer
+// in the transaction, and later lookups with the real signer hit that cache
+// because Equal compares as the real signer.
+type trustedSigner struct {
+	types.Signer
+	from common.Address
+}
+
+func (s trustedSigner) Sender(*types.Transaction) (common.Address, error) { return s.from, nil }
+func (s trustedSigner) Equal(other types.Signer) bool                     { return s.Signer.Equal(other) }
+
+// trustSender primes tx's sender cache with from.
+func trustSender(signer types.Signer, tx *types.Transaction, from common.Address) {
+	types.Sender(trustedSigner{Signer: signer, from: from}, tx)
 }

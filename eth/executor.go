@@ -19,6 +19,7 @@ import (
 
 // builtBlock is the result of executing a block once on the leader.
 type builtBlock struct {
+	config   *params.ChainConfig
 	block    *types.Block
 	receipts types.Receipts
 	writes   *WriteSet
@@ -165,6 +166,6 @@ func (c *Chain) executeBlock(parent *types.Header, now uint64, txs []*types.Tran
 	if err := receipts.DeriveFields(c.config, block.Hash(), block.NumberU64(), block.Time(), block.BaseFee(), blobGasPrice, block.Transactions()); err != nil {
 		return nil, fmt.Errorf("derive receipt fields of block %d: %w", header.Number, err)
 	}
-	out.block, out.receipts, out.writes = block, receipts, ws
+	out.config, out.block, out.receipts, out.writes = c.config, block, receipts, ws
 	return out, nil
 }

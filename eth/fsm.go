@@ -1,9 +1,7 @@
 package eth
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/trie"
 )
@@ -23,14 +22,20 @@ import (
 type fsm struct {
 	chain *Chain
 	pool  *TxPool
+	kv    ethdb.KeyValueStore // the store under chain.db, for snapshots
+
+	// Hooks around Restore (the log index is rebuilt on the new chain).
+	beforeRestore, afterRestore func()
 
 	mu    sync.Mutex
 	local map[common.Hash]*builtBlock // built here, proposed, not yet applied
 }
 
-func newFSM(chain *Chain, pool *TxPool) *fsm {
-	return &fsm{chain: chain, pool: pool, local: make(map[common.Hash]*builtBlock)}
+func newFSM(chain *Chain, pool *TxPool, kv ethdb.KeyValueStore) *fsm {
+	return &fsm{chain: chain, pool: pool, kv: kv, local: make(map[common.Hash]*builtBlock)}
 }
+
+var _ cocobackend.FSM = (*fsm)(nil)
 
 func (f *fsm) AppliedIndex() uint64 { return f.chain.AppliedIndex() }
 
@@ -86,7 +91,7 @@ func (f *fsm) Apply(index uint64, entry []byte) error {
 	}
 	b := f.forget(hash)
 	if b == nil {
-		if b, err = decodeBlockEntry(entry); err != nil {
+		if b, err = decodeBlockEntry(entry, f.chain.Config()); err != nil {
 			return err
 		}
 		if err := f.check(head, b); err != nil {
@@ -102,16 +107,6 @@ func (f *fsm) Apply(index uint64, entry []byte) error {
 	f.pool.onBlock(b.block)
 	log.Debug("Committed block", "number", b.block.NumberU64(), "hash", hash, "txs", len(b.block.Transactions()), "index", index)
 	return nil
-}
-
-// Snapshot implements cocobackend.FSM.
-func (f *fsm) Snapshot() (cocobackend.FSMSnapshot, error) {
-	return nil, errors.New("state snapshots are not supported yet")
-}
-
-// Restore implements cocobackend.FSM.
-func (f *fsm) Restore(r io.Reader) error {
-	return errors.New("state snapshots are not supported yet")
 }
 
 // check verifies a block from another node without executing it.

@@ -33,7 +33,7 @@ func newTestService(t testing.TB) (*Service, ethdb.Database) {
 	if _, err := InitChain(db, genesis.Dev()); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newService(nil, db, DefaultConfig, nil)
+	s, err := newService(nil, db, db, DefaultConfig, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -392,6 +392,28 @@ func (p *TxPool) reset(head *types.Header) error {
 	return nil
 }
 
+// resetAll empties the pool onto the chain's head (after a snapshot
+// replaced the chain).
+func (p *TxPool) resetAll() {
+	head := p.chain.CurrentHeader()
+	st, err := p.chain.StateAt(head.Root)
+	if err != nil {
+		log.Error("Txpool cannot open head state", "number", head.Number, "err", err)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ptx := range p.all {
+		ptx.gone = true
+	}
+	p.all = make(map[common.Hash]*poolTx)
+	p.accounts = make(map[common.Address]*poolAccount)
+	p.ready, p.nready, p.queued = nil, 0, 0
+	p.head, p.state = head, st
+	poolPendingGauge.Update(0)
+	poolQueuedGauge.Update(0)
+}
+
 // onBlock updates the pool after a block is committed.
 func (p *TxPool) onBlock(block *types.Block) {
 	st, err := p.chain.StateAt(block.Root())

@@ -158,6 +158,12 @@ func (o *overlayDB) remove(ws *WriteSet) {
 	o.mu.Unlock()
 }
 
+func (o *overlayDB) clear() {
+	o.mu.Lock()
+	o.m = make(map[string][]byte)
+	o.mu.Unlock()
+}
+
 func (o *overlayDB) Get(key []byte) ([]byte, error) {
 	o.mu.RLock()
 	v, ok := o.m[string(key)]

@@ -2,15 +2,20 @@ package genesis
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
 )
 
@@ -70,6 +75,28 @@ type Coco struct {
 	FixedBaseFee *math.HexOrDecimal256 `json:"fixedBaseFee,omitempty"`
 	// Coinbase receives transaction fees; the zero address burns them.
 	Coinbase common.Address `json:"coinbase,omitempty"`
+	// Validators are the validating nodes of the first Raft cluster. None
+	// means a single node ordering alone.
+	Validators []Validator `json:"validators,omitempty"`
+}
+
+// Validator is one validating node of the initial cluster.
+type Validator struct {
+	ID        string        `json:"id"`        // Raft server id
+	RaftAddr  string        `json:"raftAddr"`  // node-to-node host:port
+	PublicKey hexutil.Bytes `json:"publicKey"` // secp256k1 node key (`cocogeth nodekey`)
+}
+
+// Key parses the validator's public key.
+func (v *Validator) Key() (*ecdsa.PublicKey, error) {
+	b := []byte(v.PublicKey)
+	if len(b) == 64 {
+		b = append([]byte{0x04}, b...)
+	}
+	if len(b) == 33 {
+		return crypto.DecompressPubkey(b)
+	}
+	return crypto.UnmarshalPubkey(b)
 }
 
 // Spec is a parsed genesis file: geth's genesis plus config.coco.
@@ -227,6 +254,24 @@ func (s *Spec) normalise() error {
 	}
 	if s.Coco.MaxTxs == 0 {
 		s.Coco.MaxTxs = DefaultMaxTxs
+	}
+	ids, addrs, keys := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i, v := range s.Coco.Validators {
+		if v.ID == "" || strings.ContainsAny(v.ID, " \t\n") {
+			return fmt.Errorf("genesis: config.coco.validators[%d]: id must be a non-empty word", i)
+		}
+		if _, _, err := net.SplitHostPort(v.RaftAddr); err != nil {
+			return fmt.Errorf("genesis: config.coco.validators[%d] (%s): raftAddr %q: %v", i, v.ID, v.RaftAddr, err)
+		}
+		key, err := v.Key()
+		if err != nil {
+			return fmt.Errorf("genesis: config.coco.validators[%d] (%s): publicKey: %v", i, v.ID, err)
+		}
+		pk := string(crypto.FromECDSAPub(key))
+		if ids[v.ID] || addrs[v.RaftAddr] || keys[pk] {
+			return fmt.Errorf("genesis: config.coco.validators[%d] (%s): duplicate id, address or key", i, v.ID)
+		}
+		ids[v.ID], addrs[v.RaftAddr], keys[pk] = true, true, true
 	}
 	for addr, acc := range g.Alloc {
 		if acc.Balance != nil && acc.Balance.Sign() < 0 {

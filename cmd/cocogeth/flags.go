@@ -64,6 +64,7 @@ var nodeFlags = []cli.Flag{
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
+	raftAddr, raftHeartbeat, raftSnapshot, raftTrailing,
 }
 
 func splitList(s string) []string {

@@ -20,6 +20,7 @@ func newApp() *cli.App {
 		Action:  runNode,
 		Commands: []*cli.Command{
 			initCommand,
+			nodeKeyCommand,
 			attachCommand,
 			dumpConfigCommand,
 			versionCommand,

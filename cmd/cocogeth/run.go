@@ -48,8 +48,8 @@ func applyDevDefaults(ctx *cli.Context, cfg *Config) {
 	if n.WSHost == "" {
 		n.WSHost = "127.0.0.1"
 	}
-	n.HTTPModules = []string{"eth", "net", "web3", "txpool"}
-	n.WSModules = []string{"eth", "net", "web3", "txpool"}
+	n.HTTPModules = []string{"eth", "net", "web3", "txpool", "coco"}
+	n.WSModules = []string{"eth", "net", "web3", "txpool", "coco"}
 }
 
 func runNode(ctx *cli.Context) error {
@@ -95,11 +95,19 @@ func runNode(ctx *cli.Context) error {
 			}
 		}()
 	}
-	if _, err := eth.New(stack, cfg.Eth, nil); err != nil {
+	var cl *cluster
+	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, &cl))
+	if err != nil {
 		return err
+	}
+	if cl != nil {
+		cl.connect(svc)
 	}
 	if err := stack.Start(); err != nil {
 		return fmt.Errorf("failed to start the node: %v", err)
+	}
+	if cl != nil {
+		cl.watchLeader(svc)
 	}
 	if ep := stack.HTTPEndpoint(); cfg.Node.HTTPHost != "" {
 		log.Info("JSON-RPC over HTTP", "url", ep)
@@ -124,7 +132,7 @@ func runNode(ctx *cli.Context) error {
 // initDatabase writes the genesis into the node's chain database unless it
 // already holds the same chain.
 func initDatabase(stack *node.Node, spec *genesis.Spec) error {
-	db, err := eth.OpenDatabase(stack.ResolvePath(eth.ChainDBPath), 16, 16, false)
+	db, _, err := eth.OpenDatabase(stack.ResolvePath(eth.ChainDBPath), 16, 16, false)
 	if err != nil {
 		return err
 	}

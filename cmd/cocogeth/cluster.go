@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/cocogeth/cocogeth/cocobackend"
+	"github.com/cocogeth/cocogeth/cocobackend/store"
+	"github.com/cocogeth/cocogeth/eth"
+	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/hashicorp/raft"
+	"github.com/urfave/cli/v2"
+)
+
+var (
+	raftAddr      = &cli.StringFlag{Name: "raft.addr", Usage: "Node-to-node listening address (default: this node's raftAddr in the genesis)"}
+	raftHeartbeat = &cli.DurationFlag{Name: "raft.heartbeat", Usage: "Raft heartbeat and election timeout", Value: cocobackend.DefaultRaftConfig().HeartbeatTimeout}
+	raftSnapshot  = &cli.Uint64Flag{Name: "raft.snapshot-threshold", Usage: "Ledger entries between state snapshots", Value: cocobackend.DefaultRaftConfig().SnapshotThreshold}
+	raftTrailing  = &cli.Uint64Flag{Name: "raft.trailing-logs", Usage: "Ledger entries kept after a snapshot for lagging followers", Value: cocobackend.DefaultRaftConfig().TrailingLogs}
+)
+
+// cluster holds what a Raft node runs beside the Ethereum service.
+type cluster struct {
+	ledger *cocobackend.Raft
+	mux    *cocobackend.Mux
+	store  *store.RaftStore
+	fwd    *cocobackend.Forwarder
+	self   genesis.Validator
+}
+
+// Start implements node.Lifecycle (everything started in newLedger).
+func (c *cluster) Start() error { return nil }
+
+// Stop implements node.Lifecycle. It runs after the Ethereum service
+// stopped the ledger.
+func (c *cluster) Stop() error {
+	if c.fwd != nil {
+		c.fwd.Close()
+	}
+	c.mux.Close()
+	return c.store.Close()
+}
+
+// ledgerFactory returns the eth.NewLedgerFunc of this node: a single-node
+// ledger for a genesis without validators, else the Raft cluster member
+// whose public key is this node's key.
+func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLedgerFunc {
+	return func(spec *genesis.Spec, fsm cocobackend.FSM) (cocobackend.Ledger, error) {
+		vals := spec.Coco.Validators
+		if len(vals) == 0 {
+			return cocobackend.NewSolo(fsm), nil
+		}
+		key := stack.Config().NodeKey()
+		mine := crypto.FromECDSAPub(&key.PublicKey)
+		var self *genesis.Validator
+		for i := range vals {
+			pk, err := vals[i].Key()
+			if err == nil && bytes.Equal(crypto.FromECDSAPub(pk), mine) {
+				self = &vals[i]
+			}
+		}
+		if self == nil {
+			return nil, fmt.Errorf("this node's key %x is not among config.coco.validators of the genesis (see `cocogeth nodekey`)", mine)
+		}
+		listen := self.RaftAddr
+		if ctx.IsSet(raftAddr.Name) {
+			listen = ctx.String(raftAddr.Name)
+		}
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return nil, fmt.Errorf("node-to-node listener: %w", err)
+		}
+		mux := cocobackend.NewMux(ln, nil)
+		rs, err := store.OpenRaftStore(stack.ResolvePath("raft/log"), store.Options{})
+		if err != nil {
+			mux.Close()
+			return nil, err
+		}
+		snaps, err := raft.NewFileSnapshotStoreWithLogger(stack.ResolvePath("raft"), 2, cocobackend.NewRaftLogger(self.ID))
+		if err != nil {
+			mux.Close()
+			rs.Close()
+			return nil, err
+		}
+		trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: mux.RaftStreamLayer(), MaxPool: 4, Timeout: 10 * time.Second, Logger: cocobackend.NewRaftLogger(self.ID),
+		})
+		cfg := cocobackend.DefaultRaftConfig()
+		cfg.ID, cfg.Addr = self.ID, self.RaftAddr
+		cfg.HeartbeatTimeout = ctx.Duration(raftHeartbeat.Name)
+		cfg.ElectionTimeout = cfg.HeartbeatTimeout
+		cfg.LeaderLease = cfg.HeartbeatTimeout
+		cfg.SnapshotThreshold = ctx.Uint64(raftSnapshot.Name)
+		cfg.TrailingLogs = ctx.Uint64(raftTrailing.Name)
+		for _, v := range vals {
+			cfg.Peers = append(cfg.Peers, cocobackend.Peer{ID: v.ID, Addr: v.RaftAddr})
+		}
+		ledger, err := cocobackend.NewRaft(cfg, fsm, trans, rs, rs, snaps)
+		if err != nil {
+			mux.Close()
+			rs.Close()
+			return nil, err
+		}
+		c := &cluster{ledger: ledger, mux: mux, store: rs, self: *self}
+		*out = c
+		// Registered before the Ethereum service, so stopped after it.
+		stack.RegisterLifecycle(c)
+		stack.RegisterAPIs([]rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(ledger, fsm.AppliedIndex)}})
+		log.Info("Validating node of a Raft cluster", "id", self.ID, "raft", listen, "validators", len(vals))
+		return ledger, nil
+	}
+}
+
+// connect wires forwarding once both the service and the ledger exist.
+func (c *cluster) connect(svc *eth.Service) {
+	c.fwd = cocobackend.NewForwarder(c.mux, c.self.RaftAddr, c.ledger.Leader)
+	svc.SetForwarder(func(item []byte) { c.fwd.Send(item) })
+	go cocobackend.ServeForwarded(c.mux, svc.AddForwarded)
+}
+
+// watchLeader re-forwards the pool to every new leader; call after the
+// node started.
+func (c *cluster) watchLeader(svc *eth.Service) {
+	changes := c.ledger.LeaderChanges()
+	go func() {
+		for addr := range changes {
+			if addr != "" && addr != c.self.RaftAddr {
+				svc.ResendPool()
+			}
+		}
+	}()
+}
+
+var nodeKeyCommand = &cli.Command{
+	Name:  "nodekey",
+	Usage: "Print this node's public key (created on first use) for config.coco.validators",
+	Flags: []cli.Flag{dataDirFlag},
+	Action: func(ctx *cli.Context) error {
+		cfg := defaultConfig()
+		cfg.Node.DataDir = ctx.String(dataDirFlag.Name)
+		key := cfg.Node.NodeKey()
+		fmt.Printf("0x%x\n", crypto.FromECDSAPub(&key.PublicKey))
+		return nil
+	},
+}

@@ -1,0 +1,93 @@
+package cocobackend
+
+import (
+	"errors"
+	"strconv"
+)
+
+// RaftAPI is the admin-only raft_ JSON-RPC namespace. It is not offered
+// unless listed in --http.api / --ws.api.
+type RaftAPI struct {
+	l       *Raft
+	applied func() uint64
+}
+
+// NewRaftAPI serves l; applied reports the state machine's applied index.
+func NewRaftAPI(l *Raft, applied func() uint64) *RaftAPI { return &RaftAPI{l: l, applied: applied} }
+
+// LeaderInfo names the current leader.
+type LeaderInfo struct {
+	ID      string `json:"id"`
+	Address string `json:"address"`
+}
+
+// Leader returns the current leader, or an error when there is none.
+func (api *RaftAPI) Leader() (*LeaderInfo, error) {
+	id, addr := api.l.Leader()
+	if id == "" {
+		return nil, errors.New("no leader")
+	}
+	return &LeaderInfo{ID: id, Address: addr}, nil
+}
+
+// Role returns this node's role: leader, follower, candidate, halted.
+func (api *RaftAPI) Role() string { return api.l.Role() }
+
+// ClusterInfo is the configuration and this node's view of its health.
+type ClusterInfo struct {
+	Self         string   `json:"self"`
+	Role         string   `json:"role"`
+	Servers      []Server `json:"servers"`
+	AppliedIndex uint64   `json:"appliedIndex"`
+	CommitIndex  uint64   `json:"commitIndex"`
+	LastLogIndex uint64   `json:"lastLogIndex"`
+	Term         uint64   `json:"term"`
+	LastContact  string   `json:"lastContact"`
+	Halted       string   `json:"halted,omitempty"`
+}
+
+// Cluster returns the members (ids, addresses, suffrage) and this node's
+// applied index and health.
+func (api *RaftAPI) Cluster() (*ClusterInfo, error) {
+	servers, err := api.l.Servers()
+	if err != nil {
+		return nil, err
+	}
+	st := api.l.Stats()
+	num := func(k string) uint64 { v, _ := strconv.ParseUint(st[k], 10, 64); return v }
+	info := &ClusterInfo{
+		Self: api.l.cfg.ID, Role: api.l.Role(), Servers: servers, AppliedIndex: api.applied(),
+		CommitIndex: num("commit_index"), LastLogIndex: num("last_log_index"), Term: num("term"),
+		LastContact: st["last_contact"],
+	}
+	if err := api.l.Halted(); err != nil {
+		info.Halted = err.Error()
+	}
+	return info, nil
+}
+
+// Stats returns hashicorp/raft's counters.
+func (api *RaftAPI) Stats() map[string]string { return api.l.Stats() }
+
+// AddPeer adds a voting member (development aid until governance decides
+// membership). Only the leader can.
+func (api *RaftAPI) AddPeer(id, address string) (bool, error) {
+	if id == "" || address == "" {
+		return false, errors.New("id and address are required")
+	}
+	if err := api.l.AddVoter(id, address); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// RemovePeer removes a member (development aid). Only the leader can.
+func (api *RaftAPI) RemovePeer(id string) (bool, error) {
+	if id == "" {
+		return false, errors.New("id is required")
+	}
+	if err := api.l.RemoveServer(id); err != nil {
+		return false, err
+	}
+	return true, nil
+}

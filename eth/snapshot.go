@@ -1,0 +1,201 @@
+package eth
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cocogeth/cocogeth/cocobackend"
+	"github.com/cocogeth/cocogeth/cocobackend/store"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/log"
+)
+
+// A state snapshot is the whole chain database at one applied index: every
+// block, receipt, index and trie node, so a node too far behind the ledger
+// installs it and follows from there. Stream format: magic, applied index,
+// then (key length, key, value length, value) records, ended by a record of
+// key length 0xFFFFFFFF.
+var snapshotMagic = []byte("cocogeth-snapshot-v1")
+
+const snapshotEnd = 0xFFFFFFFF
+
+// keys that belong to one node and never travel in a snapshot.
+var localKeys = [][]byte{[]byte("unclean-shutdown")}
+
+func isLocalKey(k []byte) bool {
+	for _, l := range localKeys {
+		if bytes.Equal(k, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// kvSnapshotter is a store that offers point-in-time views.
+type kvSnapshotter interface {
+	NewSnapshot() (*store.Snapshot, error)
+}
+
+type chainSnapshot struct {
+	index uint64
+	iter  func() ethdb.Iterator
+	rel   func()
+}
+
+// Snapshot implements cocobackend.FSM. It is called between Applies and
+// returns at once; Persist streams the view while Applies continue.
+func (f *fsm) Snapshot() (cocobackend.FSMSnapshot, error) {
+	kv, ok := f.kv.(kvSnapshotter)
+	if !ok {
+		return nil, errors.New("snapshots need the on-disk store")
+	}
+	snap, err := kv.NewSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &chainSnapshot{
+		index: f.chain.AppliedIndex(),
+		iter:  func() ethdb.Iterator { return snap.NewIterator(nil, nil) },
+		rel:   snap.Release,
+	}, nil
+}
+
+func (s *chainSnapshot) Persist(w io.Writer) error {
+	start := time.Now()
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.Write(snapshotMagic)
+	var u64 [8]byte
+	binary.BigEndian.PutUint64(u64[:], s.index)
+	bw.Write(u64[:])
+	it := s.iter()
+	defer it.Release()
+	var n, size int
+	var u32 [4]byte
+	for it.Next() {
+		k, v := it.Key(), it.Value()
+		if isLocalKey(k) {
+			continue
+		}
+		binary.BigEndian.PutUint32(u32[:], uint32(len(k)))
+		bw.Write(u32[:])
+		bw.Write(k)
+		binary.BigEndian.PutUint32(u32[:], uint32(len(v)))
+		bw.Write(u32[:])
+		if _, err := bw.Write(v); err != nil {
+			return err
+		}
+		n++
+		size += len(k) + len(v)
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint32(u32[:], snapshotEnd)
+	bw.Write(u32[:])
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	log.Info("Persisted state snapshot", "index", s.index, "records", n, "bytes", size, "elapsed", time.Since(start))
+	return nil
+}
+
+func (s *chainSnapshot) Release() { s.rel() }
+
+// Restore implements cocobackend.FSM: it replaces the whole chain database
+// with the snapshot and moves the head, pool and log index onto it.
+func (f *fsm) Restore(r io.Reader) error {
+	start := time.Now()
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic := make([]byte, len(snapshotMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || !bytes.Equal(magic, snapshotMagic) {
+		return fmt.Errorf("not a cocogeth state snapshot")
+	}
+	var u64 [8]byte
+	if _, err := io.ReadFull(br, u64[:]); err != nil {
+		return err
+	}
+	index := binary.BigEndian.Uint64(u64[:])
+	if f.beforeRestore != nil {
+		f.beforeRestore()
+	}
+	db := f.chain.db
+	// Wipe, keeping this node's own keys.
+	it := db.NewIterator(nil, nil)
+	batch := db.NewBatch()
+	for it.Next() {
+		if isLocalKey(it.Key()) {
+			continue
+		}
+		batch.Delete(it.Key())
+		if batch.ValueSize() > 16<<20 {
+			if err := batch.Write(); err != nil {
+				it.Release()
+				return err
+			}
+			batch.Reset()
+		}
+	}
+	it.Release()
+	if err := batch.Write(); err != nil {
+		return err
+	}
+	batch.Reset()
+	var n int
+	var u32 [4]byte
+	for {
+		if _, err := io.ReadFull(br, u32[:]); err != nil {
+			return fmt.Errorf("truncated snapshot: %w", err)
+		}
+		kl := binary.BigEndian.Uint32(u32[:])
+		if kl == snapshotEnd {
+			break
+		}
+		k := make([]byte, kl)
+		if _, err := io.ReadFull(br, k); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(br, u32[:]); err != nil {
+			return err
+		}
+		v := make([]byte, binary.BigEndian.Uint32(u32[:]))
+		if _, err := io.ReadFull(br, v); err != nil {
+			return err
+		}
+		batch.Put(k, v)
+		n++
+		if batch.ValueSize() > 16<<20 {
+			if err := batch.Write(); err != nil {
+				return err
+			}
+			batch.Reset()
+		}
+	}
+	if err := batch.Write(); err != nil {
+		return err
+	}
+	if err := db.SyncKeyValue(); err != nil {
+		return err
+	}
+	if err := f.chain.reload(); err != nil {
+		return fmt.Errorf("reopen chain after snapshot: %w", err)
+	}
+	if got := f.chain.AppliedIndex(); got != index {
+		return fmt.Errorf("snapshot claims index %d, its chain says %d", index, got)
+	}
+	f.mu.Lock()
+	f.local = make(map[common.Hash]*builtBlock)
+	f.mu.Unlock()
+	f.pool.resetAll()
+	if f.afterRestore != nil {
+		f.afterRestore()
+	}
+	head := f.chain.CurrentHeader()
+	log.Info("Installed state snapshot", "index", index, "head", head.Number, "hash", head.Hash(), "records", n, "elapsed", time.Since(start))
+	return nil
+}
