@@ -1,27 +1,44 @@
-GO      ?= go
-BIN     := build/bin
-GOFLAGS ?=
+GO  ?= go
+BIN := build/bin
 
-.PHONY: build test test-go test-js devnet bench lint clean
+.PHONY: all build test test-go test-js devnet devnet-single bench lint clean
+
+all: build
 
 build:
 	$(GO) build -o $(BIN)/cocogeth ./cmd/cocogeth
 	$(GO) build -o $(BIN)/cocobench ./cmd/cocobench
 
+# The whole test suite: vet, Go unit and end-to-end tests (real processes),
+# then the ethers v6 / web3.js suite against a real node.
 test: build
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) test-js
+	$(GO) test -count=1 -timeout 25m ./...
+
+test-go: build
+	$(GO) test -count=1 -timeout 25m ./...
 
 test-js: build
-	cd test/js && npm ci --no-audit --no-fund
+	cd test/js && npm ci --no-audit --no-fund --loglevel=error
 	cd test/js && COCOGETH_BIN=$(CURDIR)/$(BIN)/cocogeth node --test --test-concurrency=1
 
+# A local network of three validating nodes (Raft), data under build/devnet.
 devnet: build
-	$(BIN)/cocogeth --dev --datadir build/devnet
+	./scripts/devnet.sh
 
+# One node with an ephemeral dev chain (like geth --dev).
+devnet-single: build
+	$(BIN)/cocogeth --dev
+
+# Load benchmark: committed tx/s and latency, 1 node then 3 nodes.
 bench: build
 	./scripts/bench.sh
+	NODES=3 ./scripts/bench.sh
+
+lint:
+	gofmt -l $$(git ls-files '*.go')
+	$(GO) vet ./...
 
 clean:
 	rm -rf build

@@ -143,10 +143,9 @@ func (l *Raft) Start() error {
 	if err != nil {
 		return fmt.Errorf("raft: inspect stores: %w", err)
 	}
-	if !has {
-		if len(l.cfg.Peers) == 0 {
-			return errors.New("raft: first start needs the initial validating nodes (config.coco.validators)")
-		}
+	if !has && len(l.cfg.Peers) == 0 {
+		log.Info("Raft node not in the initial cluster: waiting to be added by the leader", "id", l.cfg.ID, "addr", l.cfg.Addr)
+	} else if !has {
 		var conf raft.Configuration
 		for _, p := range l.cfg.Peers {
 			conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})

@@ -20,6 +20,7 @@ import (
 
 var (
 	raftAddr      = &cli.StringFlag{Name: "raft.addr", Usage: "Node-to-node listening address (default: this node's raftAddr in the genesis)"}
+	raftID        = &cli.StringFlag{Name: "raft.id", Usage: "Raft id of a node not listed in the genesis, to be added later by raft_addPeer (needs --raft.addr)"}
 	raftHeartbeat = &cli.DurationFlag{Name: "raft.heartbeat", Usage: "Raft heartbeat and election timeout", Value: cocobackend.DefaultRaftConfig().HeartbeatTimeout}
 	raftSnapshot  = &cli.Uint64Flag{Name: "raft.snapshot-threshold", Usage: "Ledger entries between state snapshots", Value: cocobackend.DefaultRaftConfig().SnapshotThreshold}
 	raftTrailing  = &cli.Uint64Flag{Name: "raft.trailing-logs", Usage: "Ledger entries kept after a snapshot for lagging followers", Value: cocobackend.DefaultRaftConfig().TrailingLogs}
@@ -65,8 +66,13 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 				self = &vals[i]
 			}
 		}
+		bootstrap := true
 		if self == nil {
-			return nil, fmt.Errorf("this node's key %x is not among config.coco.validators of the genesis (see `cocogeth nodekey`)", mine)
+			if !ctx.IsSet(raftID.Name) || !ctx.IsSet(raftAddr.Name) {
+				return nil, fmt.Errorf("this node's key %x is not among config.coco.validators of the genesis (see `cocogeth nodekey`); a node joining later needs --raft.id and --raft.addr", mine)
+			}
+			self = &genesis.Validator{ID: ctx.String(raftID.Name), RaftAddr: ctx.String(raftAddr.Name)}
+			bootstrap = false
 		}
 		listen := self.RaftAddr
 		if ctx.IsSet(raftAddr.Name) {
@@ -99,7 +105,9 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 		cfg.SnapshotThreshold = ctx.Uint64(raftSnapshot.Name)
 		cfg.TrailingLogs = ctx.Uint64(raftTrailing.Name)
 		for _, v := range vals {
-			cfg.Peers = append(cfg.Peers, cocobackend.Peer{ID: v.ID, Addr: v.RaftAddr})
+			if bootstrap {
+				cfg.Peers = append(cfg.Peers, cocobackend.Peer{ID: v.ID, Addr: v.RaftAddr})
+			}
 		}
 		ledger, err := cocobackend.NewRaft(cfg, fsm, trans, rs, rs, snaps)
 		if err != nil {

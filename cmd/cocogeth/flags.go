@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/log"
@@ -14,7 +15,7 @@ import (
 // Flags keep geth's names and defaults.
 var (
 	configFlag  = &cli.StringFlag{Name: "config", Usage: "TOML configuration file"}
-	dataDirFlag = &cli.StringFlag{Name: "datadir", Usage: "Data directory for the databases and keystore", Value: node.DefaultDataDir()}
+	dataDirFlag = &cli.StringFlag{Name: "datadir", Usage: "Data directory for the databases and keystore", Value: defaultDataDir()}
 	devFlag     = &cli.BoolFlag{Name: "dev", Usage: "Ephemeral single-node development network with a prefunded account (see README)"}
 	verbosity   = &cli.IntFlag{Name: "verbosity", Usage: "Logging verbosity: 0=silent, 1=error, 2=warn, 3=info, 4=debug, 5=detail", Value: 3}
 	logFormat   = &cli.StringFlag{Name: "log.format", Usage: "Log format: terminal, logfmt or json", Value: "terminal"}
@@ -64,7 +65,7 @@ var nodeFlags = []cli.Flag{
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
-	raftAddr, raftHeartbeat, raftSnapshot, raftTrailing,
+	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftTrailing,
 }
 
 func splitList(s string) []string {
@@ -215,4 +216,12 @@ func applyFlags(ctx *cli.Context, cfg *Config) error {
 		}
 	}
 	return cfg.Eth.Validate()
+}
+
+// defaultDataDir is ~/.cocogeth, beside (not inside) geth's ~/.ethereum.
+func defaultDataDir() string {
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".cocogeth")
+	}
+	return ".cocogeth"
 }

@@ -26,6 +26,9 @@ const (
 
 const raftFormatVersion = 1
 
+// maxRetainedBatch bounds the buffers StoreLogs keeps for reuse.
+const maxRetainedBatch = 4 << 20
+
 var (
 	_ raft.LogStore    = (*RaftStore)(nil)
 	_ raft.StableStore = (*RaftStore)(nil)
@@ -41,7 +44,9 @@ var (
 type RaftStore struct {
 	db *DB
 
-	wmu sync.Mutex // serialises mutations, so the index cache follows them
+	wmu     sync.Mutex     // serialises mutations, so the index cache follows them
+	batch   *leveldb.Batch // reused by StoreLogs, under wmu
+	scratch []byte         // entry encoding buffer, under wmu
 
 	mu          sync.RWMutex // guards the fields below
 	empty       bool         // no entries; first and last are then 0
@@ -168,22 +173,31 @@ func (s *RaftStore) StoreLogs(logs []*raft.Log) error {
 	if len(logs) == 0 {
 		return nil
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+
 	size := 0
 	for _, l := range logs {
 		size += 9 + encodedLogSize(l) + 16 // key, value, batch record overhead
 	}
-	b := leveldb.MakeBatch(size)
+	b := s.batch
+	if b == nil || size > maxRetainedBatch {
+		b = leveldb.MakeBatch(size)
+	}
+	b.Reset()
 	var key [9]byte
-	var val []byte
 	lo, hi := uint64(math.MaxUint64), uint64(0)
 	for _, l := range logs {
-		val = appendLog(val[:0], l)
-		b.Put(logKey(&key, l.Index), val) // copies key and value
+		s.scratch = appendLog(s.scratch[:0], l)
+		b.Put(logKey(&key, l.Index), s.scratch) // copies key and value
 		lo, hi = min(lo, l.Index), max(hi, l.Index)
 	}
-
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	if size <= maxRetainedBatch {
+		s.batch = b
+	}
+	if cap(s.scratch) > maxRetainedBatch {
+		s.scratch = nil
+	}
 	if err := s.db.ldb.Write(b, syncWriteOptions); err != nil {
 		return err
 	}

@@ -247,6 +247,27 @@ func TestRaftStableStore(t *testing.T) {
 	}
 }
 
+// TestRaftMutationsFsync checks that every mutation is fsynced before it
+// returns, as raft requires before acknowledging.
+func TestRaftMutationsFsync(t *testing.T) {
+	s := openTestRaftStore(t, t.TempDir())
+	for name, mutate := range map[string]func() error{
+		"StoreLogs":   func() error { return s.StoreLogs([]*raft.Log{testLog(1, 1), testLog(2, 1)}) },
+		"StoreLog":    func() error { return s.StoreLog(testLog(3, 1)) },
+		"DeleteRange": func() error { return s.DeleteRange(1, 1) },
+		"Set":         func() error { return s.Set([]byte("a"), []byte("b")) },
+		"SetUint64":   func() error { return s.SetUint64([]byte("c"), 1) },
+	} {
+		before := s.db.stor.syncs.Load()
+		if err := mutate(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if s.db.stor.syncs.Load() == before {
+			t.Errorf("%s returned without an fsync", name)
+		}
+	}
+}
+
 func TestRaftStoreRejectsForeignDB(t *testing.T) {
 	dir := t.TempDir()
 	db, err := Open(dir, Options{})
