@@ -457,7 +457,7 @@ func (api *EthAPI) GetHeaderByNumber(ctx context.Context, number rpc.BlockNumber
 
 // GetHeaderByHash returns a block header, or null.
 func (api *EthAPI) GetHeaderByHash(ctx context.Context, hash common.Hash) map[string]any {
-	h := api.s.chain.GetHeaderByHash(hash)
+	h := api.s.chain.VisibleHeaderByHash(hash)
 	if h == nil {
 		return nil
 	}
@@ -533,7 +533,7 @@ func (api *EthAPI) GetUncleCountByBlockNumber(ctx context.Context, number rpc.Bl
 
 // GetUncleCountByBlockHash is 0 for existing blocks: there are no uncles.
 func (api *EthAPI) GetUncleCountByBlockHash(ctx context.Context, hash common.Hash) *hexutil.Uint {
-	if api.s.chain.GetHeaderByHash(hash) == nil {
+	if api.s.chain.VisibleHeaderByHash(hash) == nil {
 		return nil
 	}
 	n := hexutil.Uint(0)

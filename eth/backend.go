@@ -357,7 +357,7 @@ func (s *Service) headerByNumberOrHash(bnh rpc.BlockNumberOrHash) (*types.Header
 		return h, nil
 	}
 	if hash, ok := bnh.Hash(); ok {
-		h := s.chain.GetHeaderByHash(hash)
+		h := s.chain.VisibleHeaderByHash(hash)
 		if h == nil {
 			return nil, errHeaderNotFound
 		}
@@ -389,7 +389,7 @@ func (b *filterBackend) HeaderByNumber(ctx context.Context, n rpc.BlockNumber) (
 	return b.s.headerByNumber(n), nil
 }
 func (b *filterBackend) HeaderByHash(ctx context.Context, hash common.Hash) (*types.Header, error) {
-	return b.s.chain.GetHeaderByHash(hash), nil
+	return b.s.chain.VisibleHeaderByHash(hash), nil
 }
 func (b *filterBackend) GetBody(ctx context.Context, hash common.Hash, number rpc.BlockNumber) (*types.Body, error) {
 	if number < 0 {

@@ -74,9 +74,10 @@ func (b *builder) loop() {
 				b.settle(p)
 			}
 		}
-		// Transactions are waiting: give the batch blockTime to fill.
-		if b.pool.ReadyCount() < b.maxTxs && len(b.pending) == 0 {
-			timer.Reset(b.blockTime)
+		// Transactions are waiting: cut when maxTxs wait or the oldest has
+		// waited blockTime.
+		if oldest, ok := b.pool.OldestReady(); ok && b.pool.ReadyCount() < b.maxTxs {
+			timer.Reset(time.Until(oldest.Add(b.blockTime)))
 		wait:
 			for b.pool.ReadyCount() < b.maxTxs {
 				select {

@@ -1,6 +1,7 @@
 package eth
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
@@ -66,6 +67,15 @@ func InitChain(db ethdb.Database, spec *genesis.Spec) (*types.Block, error) {
 		want := spec.Eth.ToBlock().Hash()
 		if stored != want {
 			return nil, fmt.Errorf("database already holds a different chain (genesis %s, file gives %s)", stored.Hex(), want.Hex())
+		}
+		old, err := ReadSpec(db)
+		if err != nil {
+			return nil, err
+		}
+		oldRaw, _ := old.MarshalJSON()
+		newRaw, _ := spec.MarshalJSON()
+		if !bytes.Equal(oldRaw, newRaw) {
+			return nil, errors.New("database already initialised with the same genesis block but different settings (chain config or config.coco); use a fresh datadir")
 		}
 		return rawdb.ReadBlock(db, stored, 0), nil
 	}
@@ -258,13 +268,23 @@ func (c *Chain) GetBlockByNumber(number uint64) *types.Block {
 	return c.GetBlock(hash, number)
 }
 
-// GetBlockByHash returns a block by hash.
+// GetBlockByHash returns a committed block by hash.
 func (c *Chain) GetBlockByHash(hash common.Hash) *types.Block {
 	number, ok := rawdb.ReadHeaderNumber(c.db, hash)
-	if !ok {
+	if !ok || number > c.head.Load().Number.Uint64() {
 		return nil
 	}
 	return c.GetBlock(hash, number)
+}
+
+// VisibleHeaderByHash returns a committed header by hash, nil for a block
+// the head has not reached yet.
+func (c *Chain) VisibleHeaderByHash(hash common.Hash) *types.Header {
+	h := c.GetHeaderByHash(hash)
+	if h == nil || h.Number.Uint64() > c.head.Load().Number.Uint64() {
+		return nil
+	}
+	return h
 }
 
 // GetReceiptsByHash returns the receipts of a block with all derived fields.
@@ -289,9 +309,15 @@ func (c *Chain) GetRawReceipts(hash common.Hash, number uint64) types.Receipts {
 	return rawdb.ReadRawReceipts(c.db, hash, number)
 }
 
-// GetTransaction finds a canonical transaction by hash.
+// GetTransaction finds a committed transaction by hash. A block is
+// visible only once the head has reached it (its batch is on disk and
+// synced).
 func (c *Chain) GetTransaction(hash common.Hash) (tx *types.Transaction, blockHash common.Hash, number, index uint64) {
-	return rawdb.ReadCanonicalTransaction(c.db, hash)
+	tx, blockHash, number, index = rawdb.ReadCanonicalTransaction(c.db, hash)
+	if tx != nil && number > c.head.Load().Number.Uint64() {
+		return nil, common.Hash{}, 0, 0
+	}
+	return tx, blockHash, number, index
 }
 
 // StateAt opens the state with the given root.

@@ -8,7 +8,8 @@ import (
 // Metrics in go-ethereum's registry; served in Prometheus format by
 // --metrics (see cmd/cocogeth).
 var (
-	headBlockGauge   = metrics.NewRegisteredGauge("chain/head/block", nil)
+	// go-ethereum's core registers chain/head/block itself: share it.
+	headBlockGauge   = metrics.GetOrRegisterGauge("chain/head/block", nil)
 	txsCommitted     = metrics.NewRegisteredCounter("chain/txs/committed", nil)
 	blocksCommitted  = metrics.NewRegisteredCounter("chain/blocks/committed", nil)
 	blockTxsGauge    = metrics.NewRegisteredGauge("chain/head/txs", nil)

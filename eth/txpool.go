@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
@@ -47,6 +48,7 @@ func (c PoolConfig) Validate() error {
 
 type poolTx struct {
 	tx       *types.Transaction
+	ready    time.Time // when it first became executable
 	from     common.Address
 	cost     *big.Int
 	inReady  bool // waiting in the ready queue
@@ -280,6 +282,9 @@ func (p *TxPool) promote(a *poolAccount) []*types.Transaction {
 }
 
 func (p *TxPool) pushReady(ptx *poolTx) {
+	if ptx.ready.IsZero() {
+		ptx.ready = time.Now()
+	}
 	ptx.inReady = true
 	p.ready = append(p.ready, ptx)
 	p.nready++
@@ -297,6 +302,26 @@ func (p *TxPool) ReadyCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.nready
+}
+
+// OldestReady returns when the longest-waiting executable transaction
+// became executable; false when none waits.
+func (p *TxPool) OldestReady() (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var oldest time.Time
+	for _, ptx := range p.ready {
+		if ptx.gone || !ptx.inReady {
+			continue
+		}
+		// Returned transactions go to the front, so the front is oldest
+		// except for them; take the minimum of the live prefix's first.
+		if oldest.IsZero() || ptx.ready.Before(oldest) {
+			oldest = ptx.ready
+		}
+		break
+	}
+	return oldest, !oldest.IsZero()
 }
 
 // Take hands up to max executable transactions, in arrival order, to the

@@ -21,7 +21,7 @@ import (
 
 // Defaults for the settings of config.coco.
 const (
-	DefaultBlockTime = 50 * time.Millisecond
+	DefaultBlockTime = 20 * time.Millisecond
 	DefaultMaxTxs    = 2000
 	// DefaultGasLimit is the block gas limit used when a genesis leaves
 	// gasLimit at zero. It is large because one block carries a batch of
@@ -124,6 +124,9 @@ func Parse(data []byte) (*Spec, error) {
 			Coco    *json.RawMessage `json:"coco"`
 			ChainID *json.RawMessage `json:"chainId"`
 		} `json:"config"`
+	}
+	if data[0] != '{' {
+		return nil, errors.New("genesis: the file must hold a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&probe); err != nil {

@@ -25,6 +25,20 @@ var attachCommand = &cli.Command{
 	Description: `The console is go-ethereum's JavaScript console. The endpoint is an IPC
 path, an http(s):// or ws(s):// URL; by default the IPC socket in --datadir.`,
 	Action: func(ctx *cli.Context) error {
+		script := ctx.String(execFlag.Name)
+		// Flags after the endpoint are not parsed by the CLI library; accept
+		// --exec there too, as users type it.
+		tail := ctx.Args().Tail()
+		for len(tail) > 0 {
+			switch a := tail[0]; {
+			case (a == "--exec" || a == "-exec") && len(tail) > 1:
+				script, tail = tail[1], tail[2:]
+			case strings.HasPrefix(a, "--exec=") || strings.HasPrefix(a, "-exec="):
+				script, tail = a[strings.Index(a, "=")+1:], tail[1:]
+			default:
+				return fmt.Errorf("unexpected argument %q after the endpoint", a)
+			}
+		}
 		endpoint := ctx.Args().First()
 		if endpoint == "" {
 			endpoint = filepath.Join(ctx.String(dataDirFlag.Name), clientName+".ipc")
@@ -47,7 +61,7 @@ path, an http(s):// or ws(s):// URL; by default the IPC socket in --datadir.`,
 			return fmt.Errorf("failed to start the JavaScript console: %v", err)
 		}
 		defer c.Stop(false)
-		if script := ctx.String(execFlag.Name); script != "" {
+		if script != "" {
 			c.Evaluate(script)
 			return nil
 		}

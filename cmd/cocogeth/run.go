@@ -103,6 +103,10 @@ func runNode(ctx *cli.Context) error {
 	if cl != nil {
 		cl.connect(svc)
 	}
+	// Catch signals before starting, so a stop during start-up is clean.
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
 	if err := stack.Start(); err != nil {
 		return fmt.Errorf("failed to start the node: %v", err)
 	}
@@ -115,9 +119,6 @@ func runNode(ctx *cli.Context) error {
 	if cfg.Node.WSHost != "" {
 		log.Info("JSON-RPC over WebSocket", "url", stack.WSEndpoint())
 	}
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigc)
 	sig := <-sigc
 	log.Info("Got signal, shutting down", "signal", sig)
 	go func() {
