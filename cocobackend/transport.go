@@ -23,12 +23,20 @@ type Dialer interface {
 	Dial(addr string, timeout time.Duration) (net.Conn, error)
 }
 
-// TCPDialer dials plain TCP.
-type TCPDialer struct{}
+// TCPDialer dials plain TCP. When Source is set, connections leave from
+// that IP (a node bound to one address of a multi-homed host speaks from it
+// too, so peers and firewalls see one address per node).
+type TCPDialer struct {
+	Source net.IP
+}
 
 // Dial implements Dialer.
-func (TCPDialer) Dial(addr string, timeout time.Duration) (net.Conn, error) {
-	return net.DialTimeout("tcp", addr, timeout)
+func (d TCPDialer) Dial(addr string, timeout time.Duration) (net.Conn, error) {
+	nd := net.Dialer{Timeout: timeout}
+	if d.Source != nil {
+		nd.LocalAddr = &net.TCPAddr{IP: d.Source}
+	}
+	return nd.Dial("tcp", addr)
 }
 
 // Mux accepts node-to-node connections on one listener and hands each to

@@ -82,7 +82,13 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 		if err != nil {
 			return nil, fmt.Errorf("node-to-node listener: %w", err)
 		}
-		mux := cocobackend.NewMux(ln, nil)
+		var dialer cocobackend.TCPDialer
+		if host, _, err := net.SplitHostPort(listen); err == nil {
+			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+				dialer.Source = ip
+			}
+		}
+		mux := cocobackend.NewMux(ln, dialer)
 		rs, err := store.OpenRaftStore(stack.ResolvePath("raft/log"), store.Options{})
 		if err != nil {
 			mux.Close()

@@ -38,6 +38,10 @@ func TestCrashAtomicity(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // never leave the child running, whatever fails
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
 	acked := -1
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
