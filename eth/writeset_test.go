@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -142,4 +143,37 @@ func BenchmarkBlock1000Transfers(b *testing.B) {
 		buildAndCommit(b, s, txs)
 		b.StopTimer()
 	}
+}
+
+// BenchmarkLeaderVsFollower1000Transfers compares the leader's cost to
+// build a block (execute, hash, encode, write) with a follower's cost to
+// apply the same entry (decode, cheap checks, write). Reported as
+// leader-ns/block, follower-ns/block and their ratio.
+func BenchmarkLeaderVsFollower1000Transfers(b *testing.B) {
+	leader, _ := newTestService(b)
+	follower, _ := newTestService(b)
+	b.ReportAllocs()
+	b.StopTimer()
+	var leaderNs, followerNs int64
+	nonce := uint64(0)
+	for i := 0; i < b.N; i++ {
+		txs := make([]*types.Transaction, 0, 1000)
+		for j := 0; j < 1000; j++ {
+			tx := transfer(b, keyA, nonce, common.BigToAddress(big.NewInt(int64(1000+j+i*1000))), 1)
+			types.Sender(testSig, tx)
+			txs = append(txs, tx)
+			nonce++
+		}
+		start := time.Now()
+		_, entry := buildAndCommit(b, leader, txs)
+		leaderNs += time.Since(start).Nanoseconds()
+		start = time.Now()
+		if err := follower.fsm.Apply(uint64(i+1), entry); err != nil {
+			b.Fatal(err)
+		}
+		followerNs += time.Since(start).Nanoseconds()
+	}
+	b.ReportMetric(float64(leaderNs)/float64(b.N), "leader-ns/block")
+	b.ReportMetric(float64(followerNs)/float64(b.N), "follower-ns/block")
+	b.ReportMetric(float64(followerNs)/float64(leaderNs), "follower/leader")
 }
