@@ -53,6 +53,10 @@ type Chain struct {
 	writeMu  sync.Mutex
 	headers  *lru.Cache[common.Hash, *types.Header]
 	receipts *lru.Cache[common.Hash, types.Receipts]
+	// blocks keeps recent blocks as committed, with their transactions'
+	// senders cached, so serving receipts and transactions does not
+	// recover signatures again.
+	blocks *lru.Cache[common.Hash, *types.Block]
 
 	chainFeed event.Feed // core.ChainEvent
 	headFeed  event.Feed // core.ChainHeadEvent
@@ -139,6 +143,7 @@ func NewChain(db ethdb.Database, cfg ChainConfig) (*Chain, error) {
 		engine:   beacon.New(ethash.NewFaker()),
 		headers:  lru.NewCache[common.Hash, *types.Header](4096),
 		receipts: lru.NewCache[common.Hash, types.Receipts](256),
+		blocks:   lru.NewCache[common.Hash, *types.Block](256),
 	}
 	c.genesis = rawdb.ReadBlock(db, ghash, 0)
 	if c.genesis == nil {
@@ -169,6 +174,7 @@ func (c *Chain) reload() error {
 	defer c.writeMu.Unlock()
 	c.headers.Purge()
 	c.receipts.Purge()
+	c.blocks.Purge()
 	c.overlay.clear()
 	headHash := rawdb.ReadHeadBlockHash(c.db)
 	head := c.GetHeaderByHash(headHash)
@@ -256,7 +262,14 @@ func (c *Chain) GetCanonicalHash(number uint64) common.Hash {
 
 // GetBlock returns a block by hash and number.
 func (c *Chain) GetBlock(hash common.Hash, number uint64) *types.Block {
-	return rawdb.ReadBlock(c.db, hash, number)
+	if b, ok := c.blocks.Get(hash); ok {
+		return b
+	}
+	b := rawdb.ReadBlock(c.db, hash, number)
+	if b != nil {
+		c.blocks.Add(hash, b)
+	}
+	return b
 }
 
 // GetBlockByNumber returns a canonical block.
@@ -313,11 +326,21 @@ func (c *Chain) GetRawReceipts(hash common.Hash, number uint64) types.Receipts {
 // visible only once the head has reached it (its batch is on disk and
 // synced).
 func (c *Chain) GetTransaction(hash common.Hash) (tx *types.Transaction, blockHash common.Hash, number, index uint64) {
-	tx, blockHash, number, index = rawdb.ReadCanonicalTransaction(c.db, hash)
-	if tx != nil && number > c.head.Load().Number.Uint64() {
+	num := rawdb.ReadTxLookupEntry(c.db, hash)
+	if num == nil || *num > c.head.Load().Number.Uint64() {
 		return nil, common.Hash{}, 0, 0
 	}
-	return tx, blockHash, number, index
+	blockHash = rawdb.ReadCanonicalHash(c.db, *num)
+	block := c.GetBlock(blockHash, *num)
+	if block == nil {
+		return nil, common.Hash{}, 0, 0
+	}
+	for i, t := range block.Transactions() {
+		if t.Hash() == hash {
+			return t, blockHash, *num, uint64(i)
+		}
+	}
+	return nil, common.Hash{}, 0, 0
 }
 
 // StateAt opens the state with the given root.
@@ -377,6 +400,7 @@ func (c *Chain) commitBlock(index uint64, block *types.Block, receipts types.Rec
 	header := block.Header()
 	c.headers.Add(block.Hash(), header)
 	c.receipts.Add(block.Hash(), receipts)
+	c.blocks.Add(block.Hash(), block)
 	c.applied.Store(index)
 	c.head.Store(header)
 
