@@ -31,7 +31,7 @@ if [ ! -f "$DIR/genesis.json" ]; then
 {
   "config": {
     "chainId": $CHAIN_ID,
-    "coco": { "blockTime": "50ms", "maxTxs": 2000, "validators": [ $vals ] }
+    "coco": { "blockTime": "20ms", "maxTxs": 2000, "validators": [ $vals ] }
   },
   "gasLimit": "0x3b9aca00",
   "baseFeePerGas": "0x3b9aca00",
