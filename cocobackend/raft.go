@@ -221,6 +221,11 @@ func (l *Raft) signal() {
 	}
 }
 
+// DurableLog reports that every applied entry is also in a synced log, so
+// the state machine need not sync each entry itself (it must sync before a
+// snapshot lets the log be truncated).
+func (l *Raft) DurableLog() bool { return true }
+
 // IsLeader implements Ledger.
 func (l *Raft) IsLeader() bool { return l.leader.Load() && l.fsm.halted() == nil }
 

@@ -144,6 +144,9 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	} else if s.ledger, err = newLedger(chain.Spec(), s.fsm); err != nil {
 		return nil, err
 	}
+	if d, ok := s.ledger.(interface{ DurableLog() bool }); ok && d.DurableLog() {
+		chain.syncWrites = false
+	}
 	coco := chain.Spec().Coco
 	var leaderCh <-chan struct{}
 	if lc, ok := s.ledger.(interface{ LeadershipChanges() <-chan struct{} }); ok {
@@ -195,10 +198,13 @@ func (s *Service) TxPool() *TxPool { return s.pool }
 
 // Start implements node.Lifecycle.
 func (s *Service) Start() error {
+	// The log index runs before the ledger starts: starting Raft may
+	// install a snapshot, which replaces the index.
+	s.fmaps.Load().Start()
 	if err := s.ledger.Start(); err != nil {
+		s.fmaps.Load().Stop()
 		return err
 	}
-	s.fmaps.Load().Start()
 	heads := make(chan core.ChainHeadEvent, 64)
 	s.headSub = s.chain.SubscribeChainHeadEvent(heads)
 	go s.followHeads(heads)

@@ -55,6 +55,11 @@ func (f *fsm) Snapshot() (cocobackend.FSMSnapshot, error) {
 	if !ok {
 		return nil, errors.New("snapshots need the on-disk store")
 	}
+	// Raft truncates its log up to this snapshot's index: everything
+	// applied so far must be durable first.
+	if err := f.chain.db.SyncKeyValue(); err != nil {
+		return nil, err
+	}
 	snap, err := kv.NewSnapshot()
 	if err != nil {
 		return nil, err
@@ -121,6 +126,13 @@ func (f *fsm) Restore(r io.Reader) error {
 		return err
 	}
 	index := binary.BigEndian.Uint64(u64[:])
+	if applied := f.chain.AppliedIndex(); index <= applied {
+		// Raft restores its latest snapshot at every start; the chain
+		// already holds that state or newer (it was synced before the
+		// snapshot was taken), so keep it.
+		log.Info("Local chain is at or past the snapshot, keeping it", "snapshot", index, "applied", applied)
+		return nil
+	}
 	if f.beforeRestore != nil {
 		f.beforeRestore()
 	}

@@ -167,15 +167,15 @@ if ((NODES > 1)); then
 		for ((i = 0; i < 100; i++)); do
 			b=$((20000 + RANDOM % 35000))
 			ok=1
-			for ((j = 0; j < NODES * 10 + 2; j++)); do
+			for ((j = 0; j < 100 + NODES + 1; j++)); do
 				if (exec 3<>"/dev/tcp/127.0.0.1/$((b + j))") 2>/dev/null; then ok=0; break; fi
 			done
 			((ok)) && { echo "$b"; return 0; }
 		done
 		return 1
 	}
-	BASE=$(pick_base)
-	RAFT_BASE=$(pick_base)
+	BASE=$(pick_base) # http/ws at BASE+10i(+1), raft at BASE+100+i
+	RAFT_BASE=$((BASE + 100))
 	RPC_URLS=()
 	for ((i = 0; i < NODES; i++)); do RPC_URLS+=("http://127.0.0.1:$((BASE + 10 * i))"); done
 	HTTP_URL=${RPC_URLS[0]}
