@@ -40,23 +40,23 @@ var ErrNotInitialised = errors.New("datadir holds no chain: run `cocogeth init -
 // commitBlock, called by the ledger's state machine; reads are safe from any
 // goroutine.
 type Chain struct {
-	db       ethdb.Database
-	overlay  *overlayDB
-	triedb   *triedb.Database
-	statedb  state.Database
-	config   *params.ChainConfig
-	spec     *genesis.Spec
-	engine   consensus.Engine
-	genesis  *types.Block
-	head     atomic.Pointer[types.Header]
+	db      ethdb.Database
+	overlay *overlayDB
+	triedb  *triedb.Database
+	statedb state.Database
+	config  *params.ChainConfig
+	spec    *genesis.Spec
+	engine  consensus.Engine
+	genesis *types.Block
+	head    atomic.Pointer[types.Header]
 	// syncWrites fsyncs every block. A single node needs it (its chain is
 	// the only record); under Raft the replicated log is durable and a block
 	// lost from an unsynced write is applied again from it at restart.
 	syncWrites bool
-	applied  atomic.Uint64
-	writeMu  sync.Mutex
-	headers  *lru.Cache[common.Hash, *types.Header]
-	receipts *lru.Cache[common.Hash, types.Receipts]
+	applied    atomic.Uint64
+	writeMu    sync.Mutex
+	headers    *lru.Cache[common.Hash, *types.Header]
+	receipts   *lru.Cache[common.Hash, types.Receipts]
 	// blocks keeps recent blocks as committed, with their transactions'
 	// senders cached, so serving receipts and transactions does not
 	// recover signatures again.
