@@ -4,6 +4,7 @@
 # prints every node's endpoints. Ctrl-C stops them all.
 #
 #   N=3 DIR=build/devnet BASE_PORT=8545 scripts/devnet.sh
+#   PPROF_BASE=6060 gives node i a pprof server on 127.0.0.1:6060+i.
 #
 # A second run reuses DIR (the chain continues); RESET=1 starts afresh.
 set -euo pipefail
@@ -55,9 +56,11 @@ trap cleanup INT TERM EXIT
 
 for i in $(seq 1 "$N"); do
   http=$((BASE_PORT + 10 * (i - 1))); ws=$((http + 1))
+  pprof=()
+  [ -n "${PPROF_BASE:-}" ] && pprof=(--pprof --pprof.port $((PPROF_BASE + i)))
   "$BIN" --datadir "$DIR/node$i" --http --http.addr 127.0.0.1 --http.port "$http" \
     --http.api eth,net,web3,txpool,raft,coco --ws --ws.addr 127.0.0.1 --ws.port "$ws" \
-    --ws.api eth,net,web3,txpool,raft,coco ${EXTRA_ARGS:-} >"$DIR/node$i.log" 2>&1 &
+    --ws.api eth,net,web3,txpool,raft,coco "${pprof[@]}" ${EXTRA_ARGS:-} >"$DIR/node$i.log" 2>&1 &
   pids+=($!)
   echo "node$i: http://127.0.0.1:$http  ws://127.0.0.1:$ws  raft 127.0.0.1:$((RAFT_BASE + i))  log $DIR/node$i.log"
 done
