@@ -8,12 +8,19 @@ import (
 // RaftAPI is the admin-only raft_ JSON-RPC namespace. It is not offered
 // unless listed in --http.api / --ws.api.
 type RaftAPI struct {
-	l       *Raft
-	applied func() uint64
+	l        *Raft
+	applied  func() uint64
+	governed bool
 }
 
 // NewRaftAPI serves l; applied reports the state machine's applied index.
-func NewRaftAPI(l *Raft, applied func() uint64) *RaftAPI { return &RaftAPI{l: l, applied: applied} }
+// On a governed network membership follows the constitution only, and
+// addPeer/removePeer are refused.
+func NewRaftAPI(l *Raft, applied func() uint64, governed bool) *RaftAPI {
+	return &RaftAPI{l: l, applied: applied, governed: governed}
+}
+
+var errGoverned = errors.New("membership of this network follows its constitution: propose the node change and vote")
 
 // LeaderInfo names the current leader.
 type LeaderInfo struct {
@@ -72,6 +79,9 @@ func (api *RaftAPI) Stats() map[string]string { return api.l.Stats() }
 // AddPeer adds a voting member (development aid until governance decides
 // membership). Only the leader can.
 func (api *RaftAPI) AddPeer(id, address string) (bool, error) {
+	if api.governed {
+		return false, errGoverned
+	}
 	if id == "" || address == "" {
 		return false, errors.New("id and address are required")
 	}
@@ -83,6 +93,9 @@ func (api *RaftAPI) AddPeer(id, address string) (bool, error) {
 
 // RemovePeer removes a member (development aid). Only the leader can.
 func (api *RaftAPI) RemovePeer(id string) (bool, error) {
+	if api.governed {
+		return false, errGoverned
+	}
 	if id == "" {
 		return false, errors.New("id is required")
 	}

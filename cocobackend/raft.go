@@ -221,6 +221,21 @@ func (l *Raft) signal() {
 	}
 }
 
+// ErrNotInCluster refuses writes on a node that left the cluster.
+var ErrNotInCluster = errors.New("this node is not a validating node of the network (removed from the cluster, or stopped)")
+
+// Accepting reports whether the node may take transactions: not after its
+// state machine halted, nor once it was removed from the cluster.
+func (l *Raft) Accepting() error {
+	if err := l.fsm.halted(); err != nil {
+		return err
+	}
+	if l.r == nil || l.r.State() == raft.Shutdown {
+		return ErrNotInCluster
+	}
+	return nil
+}
+
 // DurableLog reports that every applied entry is also in a synced log, so
 // the state machine need not sync each entry itself (it must sync before a
 // snapshot lets the log be truncated).

@@ -19,8 +19,8 @@ import (
 // its ledger, as a database on disk does.
 type fakeFSM struct {
 	mu       sync.Mutex
-	entries  []fakeEntry      // applied, in order
-	effects  map[uint64]int   // times each index's effects were applied
+	entries  []fakeEntry        // applied, in order
+	effects  map[uint64]int     // times each index's effects were applied
 	fail     func([]byte) error // makes Apply fail (halts the node)
 	gate     chan struct{}      // when non-nil, Apply waits for it to close
 	restores int
@@ -144,6 +144,12 @@ func (f *fakeFSM) twice() []uint64 {
 	return out
 }
 
+func (f *fakeFSM) setFail(fail func([]byte) error) {
+	f.mu.Lock()
+	f.fail = fail
+	f.mu.Unlock()
+}
+
 func (f *fakeFSM) block() {
 	f.mu.Lock()
 	f.gate = make(chan struct{})
@@ -152,8 +158,10 @@ func (f *fakeFSM) block() {
 
 func (f *fakeFSM) unblock() {
 	f.mu.Lock()
-	close(f.gate)
-	f.gate = nil
+	if f.gate != nil {
+		close(f.gate)
+		f.gate = nil
+	}
 	f.mu.Unlock()
 }
 
@@ -164,7 +172,7 @@ type rnode struct {
 	addr   raft.ServerAddress
 	trans  *raft.InmemTransport
 	logs   *raft.InmemStore
-	snaps  *raft.InmemSnapshotStore
+	snaps  raft.SnapshotStore
 	fsm    *fakeFSM
 	l      *Raft
 	up     bool
@@ -200,12 +208,18 @@ func newRCluster(t *testing.T, n int, mod func(*RaftConfig)) *rcluster {
 	var peers []Peer
 	for i := 0; i < n; i++ {
 		nd := &rnode{
-			id:    fmt.Sprintf("n%d", i),
-			addr:  raft.ServerAddress(fmt.Sprintf("addr%d", i)),
-			logs:  raft.NewInmemStore(),
-			snaps: raft.NewInmemSnapshotStore(),
-			fsm:   newFakeFSM(),
+			id:   fmt.Sprintf("n%d", i),
+			addr: raft.ServerAddress(fmt.Sprintf("addr%d", i)),
+			logs: raft.NewInmemStore(),
+			fsm:  newFakeFSM(),
 		}
+		// Not raft.InmemSnapshotStore: it lists a snapshot while it is
+		// still being written, so a follower may be sent half of it.
+		snaps, err := raft.NewFileSnapshotStoreWithLogger(t.TempDir(), 2, newHCLogger(nd.id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd.snaps = snaps
 		peers = append(peers, Peer{ID: nd.id, Addr: string(nd.addr)})
 		c.nodes = append(c.nodes, nd)
 	}
@@ -248,6 +262,11 @@ func (c *rcluster) stop(nd *rnode) {
 		c.t.Fatalf("stop %s: %v", nd.id, err)
 	}
 	nd.up = false
+	for _, o := range c.others(nd) {
+		if o.up {
+			o.trans.Disconnect(nd.addr)
+		}
+	}
 }
 
 // wire connects every pair of running, unpartitioned nodes.
@@ -510,6 +529,7 @@ func TestRaftIsLeaderAfterBarrier(t *testing.T) {
 
 	next := c.others(lead)[0]
 	next.fsm.block() // applies nothing until unblocked
+	t.Cleanup(next.fsm.unblock)
 	more := payloads("b", 5)
 	idx := propose(t, lead, more...)
 	last := idx[len(idx)-1]
@@ -609,18 +629,20 @@ func TestRaftLeaderPartition(t *testing.T) {
 	sameLog(t, old, lead)
 }
 
+func poison(entry []byte) error {
+	if string(entry) == "poison" {
+		return errors.New("disk on fire")
+	}
+	return nil
+}
+
 // An Apply error halts only the node whose FSM failed.
 func TestRaftApplyErrorHaltsNode(t *testing.T) {
 	c := newRCluster(t, 3, nil)
 	lead := c.leader()
 	bad := c.others(lead)[0]
 	good := c.others(lead)[1]
-	bad.fsm.fail = func(entry []byte) error {
-		if string(entry) == "poison" {
-			return errors.New("disk on fire")
-		}
-		return nil
-	}
+	bad.fsm.setFail(poison)
 	propose(t, lead, "a", "poison", "b")
 	waitApplied(t, []string{"a", "poison", "b"}, lead, good)
 
@@ -653,12 +675,7 @@ func TestRaftApplyErrorHaltsNode(t *testing.T) {
 func TestRaftHaltedLeaderStepsAside(t *testing.T) {
 	c := newRCluster(t, 3, nil)
 	old := c.leader()
-	old.fsm.fail = func(entry []byte) error {
-		if string(entry) == "poison" {
-			return errors.New("disk on fire")
-		}
-		return nil
-	}
+	old.fsm.setFail(poison)
 	_, err := waitResult(t, old.l.Propose([]byte("poison")), 10*time.Second)
 	if !errors.Is(err, ErrHalted) {
 		t.Fatalf("poison proposal: %v, want ErrHalted", err)
@@ -763,4 +780,41 @@ func TestRaftSnapshotInstall(t *testing.T) {
 	lead = c.leader()
 	propose(t, lead, "c")
 	waitApplied(t, append(want, "c"), c.nodes...)
+}
+
+// A halted node never skips an entry, not even when it snapshots while
+// halted and restarts: the entry that halted it halts it again.
+func TestRaftHaltedNodeNeverSkips(t *testing.T) {
+	c := newRCluster(t, 3, nil)
+	lead := c.leader()
+	bad := c.others(lead)[0]
+	bad.fsm.setFail(poison)
+	idx := propose(t, lead, "a", "poison")
+	waitFor(t, 10*time.Second, "the node to halt", func() bool { return bad.l.Halted() != nil })
+	more := payloads("b", 5)
+	propose(t, lead, more...)
+	want := append([]string{"a", "poison"}, more...)
+	waitApplied(t, want, lead)
+	waitFor(t, 10*time.Second, "the halted node's raft to pass the poison entry", func() bool {
+		return bad.l.r.AppliedIndex() > idx[1] || bad.l.r.State() == raft.Shutdown
+	})
+	// What the periodic snapshot does (SnapshotThreshold/Interval), now.
+	if err := bad.l.r.Snapshot().Error(); err != nil {
+		t.Logf("snapshot of the halted node refused: %v", err)
+	} else if metas, _ := bad.snaps.List(); len(metas) > 0 {
+		t.Logf("halted node took a snapshot labelled index %d; its FSM is at %d", metas[0].Index, bad.fsm.AppliedIndex())
+	}
+	c.stop(bad)
+	c.start(bad)
+	end := lead.fsm.AppliedIndex()
+	waitFor(t, 10*time.Second, "the restarted node to halt again or catch up", func() bool {
+		return bad.l.Halted() != nil || bad.fsm.AppliedIndex() >= end
+	})
+	got := bad.fsm.data()
+	if len(got) > len(want) || !equalStrings(got, want[:len(got)]) {
+		t.Fatalf("halted node skipped entries: applied %q, ledger holds %q", got, want)
+	}
+	if bad.l.Halted() == nil {
+		t.Fatalf("restarted node did not halt at the poison entry (applied %q)", got)
+	}
 }

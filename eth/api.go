@@ -186,7 +186,7 @@ func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.Blo
 		return nil, err
 	}
 	prepareCallContext(msg, &blockCtx)
-	evm := vm.NewEVM(blockCtx, st, api.s.chain.Config(), callVMConfig())
+	evm := api.s.chain.newEVM(blockCtx, st, callVMConfig())
 	go func() {
 		<-ctx.Done()
 		evm.Cancel()
@@ -244,6 +244,11 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 	msg, err := args.ToEstimateMessage(header.BaseFee, api.s.cfg.RPCGasCap, header)
 	if err != nil {
 		return 0, err
+	}
+	if api.s.chain.spec.Coco.Governed() {
+		// go-ethereum's estimator builds its own EVM, without the
+		// governance contract: search with ours.
+		return api.s.estimateGas(ctx, msg, st, header)
 	}
 	opts := &gasestimator.Options{
 		Config:     api.s.chain.Config(),

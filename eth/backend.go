@@ -275,6 +275,11 @@ func (s *Service) Ledger() cocobackend.Ledger { return s.ledger }
 // forwarded to the leader. The follower keeps it in its own pool, so its
 // pending nonce counts it at once and it survives a leader change.
 func (s *Service) SendTx(tx *types.Transaction) error {
+	if a, ok := s.ledger.(interface{ Accepting() error }); ok {
+		if err := a.Accepting(); err != nil {
+			return err
+		}
+	}
 	if err := s.pool.Add(tx); err != nil {
 		return err
 	}

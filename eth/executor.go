@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/consensus/misc/eip1559"
 	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
@@ -93,7 +94,7 @@ func (c *Chain) executeBlock(parent *types.Header, now uint64, txs []*types.Tran
 		return nil, fmt.Errorf("open parent state %d: %w", parent.Number, err)
 	}
 	coinbase := header.Coinbase
-	evm := vm.NewEVM(core.NewEVMBlockContext(header, c, &coinbase), statedb, c.config, vm.Config{})
+	evm := c.newEVM(core.NewEVMBlockContext(header, c, &coinbase), statedb, vm.Config{})
 	if header.ParentBeaconRoot != nil {
 		core.ProcessBeaconBlockRoot(*header.ParentBeaconRoot, evm, nil)
 	}
@@ -107,6 +108,7 @@ func (c *Chain) executeBlock(parent *types.Header, now uint64, txs []*types.Tran
 		included = make([]*types.Transaction, 0, len(txs))
 		receipts = make(types.Receipts, 0, len(txs))
 		skip     map[common.Address]struct{}
+		governed = c.spec.Coco.Governed()
 		ctx      = context.Background()
 	)
 	for i, tx := range txs {
@@ -121,6 +123,10 @@ func (c *Chain) executeBlock(parent *types.Header, now uint64, txs []*types.Tran
 				break
 			}
 			out.deferred = append(out.deferred, tx)
+			continue
+		}
+		if governed && !governance.MaySend(statedb, from) {
+			out.rejected = append(out.rejected, rejectedTx{tx, ErrNotActor})
 			continue
 		}
 		msg, err := core.TransactionToMessage(tx, signer, header.BaseFee)

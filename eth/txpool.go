@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/state"
@@ -157,6 +158,9 @@ func (p *TxPool) addLocked(tx *types.Transaction, from common.Address) error {
 	}
 	if baseFee := p.chain.nextBaseFee(p.head); tx.GasFeeCapIntCmp(baseFee) < 0 {
 		return fmt.Errorf("%w: max fee per gas %v below base fee %v", txpool.ErrUnderpriced, tx.GasFeeCap(), baseFee)
+	}
+	if p.chain.spec.Coco.Governed() && !governance.MaySend(p.state, from) {
+		return fmt.Errorf("%w: %s is not an account of a member or participant of the network", ErrNotActor, from.Hex())
 	}
 	acct := p.account(from)
 	var old *poolTx
@@ -559,6 +563,10 @@ func (p *TxPool) Content() (pending, queued map[common.Address][]*types.Transact
 func (p *TxPool) SubscribeNewTxsEvent(ch chan<- core.NewTxsEvent) event.Subscription {
 	return p.txFeed.Subscribe(ch)
 }
+
+// ErrNotActor refuses transactions from accounts the constitution does not
+// list, unless it allows open sending.
+var ErrNotActor = errors.New("sender not allowed")
 
 // errPoolFull is geth's message for a full pool.
 var errPoolFull = errors.New("txpool is full")

@@ -16,6 +16,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/params"
 )
 
@@ -75,9 +77,33 @@ type Coco struct {
 	FixedBaseFee *math.HexOrDecimal256 `json:"fixedBaseFee,omitempty"`
 	// Coinbase receives transaction fees; the zero address burns them.
 	Coinbase common.Address `json:"coinbase,omitempty"`
-	// Validators are the validating nodes of the first Raft cluster. None
-	// means a single node ordering alone.
+	// Validators are the validating nodes of the first Raft cluster when
+	// the network has no constitution. None means a single node ordering
+	// alone.
 	Validators []Validator `json:"validators,omitempty"`
+	// Constitution is the genesis constitution (members, participants,
+	// nodes, manifests, voting policy, settings); its nodes are then the
+	// first Raft cluster. Without one, sending is open to every account.
+	Constitution json.RawMessage `json:"constitution,omitempty"`
+
+	// constitution is Constitution parsed.
+	constitution *governance.Genesis
+}
+
+// Governed reports whether the network has a constitution.
+func (c *Coco) Governed() bool { return c.constitution != nil }
+
+// InitialValidators are the first Raft voters: the constitution's nodes,
+// or config.coco.validators on a network without constitution.
+func (c *Coco) InitialValidators() []Validator {
+	if c.constitution == nil {
+		return c.Validators
+	}
+	out := make([]Validator, len(c.constitution.Nodes))
+	for i, n := range c.constitution.Nodes {
+		out[i] = Validator{ID: n.ID, RaftAddr: n.RaftAddr, PublicKey: n.PublicKey}
+	}
+	return out
 }
 
 // Validator is one validating node of the initial cluster.
@@ -258,8 +284,21 @@ func (s *Spec) normalise() error {
 	if s.Coco.MaxTxs == 0 {
 		s.Coco.MaxTxs = DefaultMaxTxs
 	}
+	if len(s.Coco.Constitution) > 0 {
+		if len(s.Coco.Validators) > 0 {
+			return errors.New("genesis: config.coco has both validators and a constitution: list the nodes in constitution.nodes")
+		}
+		cg, err := governance.ParseGenesis(s.Coco.Constitution)
+		if err != nil {
+			return fmt.Errorf("genesis: config.coco.constitution: %v", err)
+		}
+		s.Coco.constitution = cg
+		if err := installConstitution(g, cg); err != nil {
+			return fmt.Errorf("genesis: config.coco.constitution: %v", err)
+		}
+	}
 	ids, addrs, keys := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for i, v := range s.Coco.Validators {
+	for i, v := range s.Coco.InitialValidators() {
 		if v.ID == "" || strings.ContainsAny(v.ID, " \t\n") {
 			return fmt.Errorf("genesis: config.coco.validators[%d]: id must be a non-empty word", i)
 		}

@@ -7,6 +7,15 @@
 #   PPROF_BASE=6060 gives node i a pprof server on 127.0.0.1:6060+i.
 #
 # A second run reuses DIR (the chain continues); RESET=1 starts afresh.
+#
+# GOVERNED=1 writes a constitution instead of a plain validator list: three
+# members A, B, C (each owning one of three nodes; N is 3), one participant D,
+# voting policy 2-of-3, TEE manifest "simulation". Their accounts use public
+# development keys (never for value):
+#   A 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266  ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+#   B 0x70997970C51812dc3A010C7d01b50e0d17dc79C8  59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+#   C 0x6a5Cf0407d10cc63E5F3E1976aE2DC4faC6C021B  5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3d71ba1bbfd98a9b
+#   D 0x90F79bf6EB2c4f870365E785982E1f101E93b906  7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/bin/cocogeth}
@@ -23,20 +32,46 @@ mkdir -p "$DIR"
 
 if [ ! -f "$DIR/genesis.json" ]; then
   vals=""
+  owners=(A B C)
   for i in $(seq 1 "$N"); do
     key=$("$BIN" nodekey --datadir "$DIR/node$i" 2>/dev/null)
     [ -n "$vals" ] && vals="$vals,"
-    vals="$vals{\"id\":\"node$i\",\"raftAddr\":\"127.0.0.1:$((RAFT_BASE + i))\",\"publicKey\":\"$key\"}"
+    if [ "${GOVERNED:-0}" = 1 ]; then
+      vals="$vals{\"id\":\"node$i\",\"owner\":\"${owners[$(( (i - 1) % 3 ))]}\",\"raftAddr\":\"127.0.0.1:$((RAFT_BASE + i))\",\"publicKey\":\"$key\"}"
+    else
+      vals="$vals{\"id\":\"node$i\",\"raftAddr\":\"127.0.0.1:$((RAFT_BASE + i))\",\"publicKey\":\"$key\"}"
+    fi
   done
+  if [ "${GOVERNED:-0}" = 1 ]; then
+    coco="\"constitution\": {
+        \"members\": [
+          { \"id\": \"A\", \"accounts\": [\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\"], \"publicKey\": \"0x01\" },
+          { \"id\": \"B\", \"accounts\": [\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"], \"publicKey\": \"0x02\" },
+          { \"id\": \"C\", \"accounts\": [\"0x6a5Cf0407d10cc63E5F3E1976aE2DC4faC6C021B\"], \"publicKey\": \"0x03\" }
+        ],
+        \"participants\": [ { \"id\": \"D\", \"accounts\": [\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\"] } ],
+        \"nodes\": [ $vals ],
+        \"teeManifest\": [\"simulation\"],
+        \"policy\": { \"kind\": \"m-of-n\", \"m\": 2 },
+        \"settings\": { \"proposalLifetime\": 100000, \"epochLength\": 100000, \"openSending\": false }
+      }"
+    alloc="\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\": { \"balance\": \"0x33b2e3c9fd0803ce8000000\" },
+    \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\": { \"balance\": \"0x33b2e3c9fd0803ce8000000\" },
+    \"0x6a5Cf0407d10cc63E5F3E1976aE2DC4faC6C021B\": { \"balance\": \"0x33b2e3c9fd0803ce8000000\" },
+    \"0x90F79bf6EB2c4f870365E785982E1f101E93b906\": { \"balance\": \"0x33b2e3c9fd0803ce8000000\" }"
+  else
+    coco="\"validators\": [ $vals ]"
+    alloc="\"$DEV_ADDR\": { \"balance\": \"0x33b2e3c9fd0803ce8000000\" }"
+  fi
   cat > "$DIR/genesis.json" <<JSON
 {
   "config": {
     "chainId": $CHAIN_ID,
-    "coco": { "blockTime": "20ms", "maxTxs": 2000, "validators": [ $vals ] }
+    "coco": { "blockTime": "20ms", "maxTxs": 2000, $coco }
   },
   "gasLimit": "0x3b9aca00",
   "baseFeePerGas": "0x3b9aca00",
-  "alloc": { "$DEV_ADDR": { "balance": "0x33b2e3c9fd0803ce8000000" } }
+  "alloc": { $alloc }
 }
 JSON
   for i in $(seq 1 "$N"); do

@@ -10,6 +10,8 @@ import (
 	"github.com/cocogeth/cocogeth/cocobackend/store"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/cocogeth/cocogeth/governance"
+	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
@@ -33,6 +35,8 @@ type cluster struct {
 	store  *store.RaftStore
 	fwd    *cocobackend.Forwarder
 	self   genesis.Validator
+	// governed: Raft membership follows the constitution's node list.
+	governed bool
 }
 
 // Start implements node.Lifecycle (everything started in newLedger).
@@ -53,7 +57,7 @@ func (c *cluster) Stop() error {
 // whose public key is this node's key.
 func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLedgerFunc {
 	return func(spec *genesis.Spec, fsm cocobackend.FSM) (cocobackend.Ledger, error) {
-		vals := spec.Coco.Validators
+		vals := spec.Coco.InitialValidators()
 		if len(vals) == 0 {
 			return cocobackend.NewSolo(fsm), nil
 		}
@@ -121,11 +125,11 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 			rs.Close()
 			return nil, err
 		}
-		c := &cluster{ledger: ledger, mux: mux, store: rs, self: *self}
+		c := &cluster{ledger: ledger, mux: mux, store: rs, self: *self, governed: spec.Coco.Governed()}
 		*out = c
 		// Registered before the Ethereum service, so stopped after it.
 		stack.RegisterLifecycle(c)
-		stack.RegisterAPIs([]rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(ledger, fsm.AppliedIndex)}})
+		stack.RegisterAPIs([]rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(ledger, fsm.AppliedIndex, spec.Coco.Governed())}})
 		log.Info("Validating node of a Raft cluster", "id", self.ID, "raft", listen, "validators", len(vals))
 		return ledger, nil
 	}
@@ -149,6 +153,87 @@ func (c *cluster) watchLeader(svc *eth.Service) {
 			}
 		}
 	}()
+}
+
+// followConstitution makes the Raft membership follow the constitution:
+// the leader, after every block that changed the constitution and when it
+// takes over, adds the listed nodes that are not voters and removes voters
+// no longer listed. A node not in the constitution is never added.
+func (c *cluster) followConstitution(svc *eth.Service) {
+	if !c.governed {
+		return
+	}
+	events := make(chan core.ChainEvent, 64)
+	sub := svc.Chain().SubscribeChainEvent(events)
+	lead := c.ledger.LeadershipChanges()
+	go func() {
+		defer sub.Unsubscribe()
+		var seen uint64
+		for {
+			force := false
+			select {
+			case <-events:
+			case <-lead:
+				force = true
+			case <-sub.Err():
+				return
+			}
+			if !c.ledger.IsLeader() {
+				seen = 0
+				continue
+			}
+			st, err := svc.Chain().State()
+			if err != nil {
+				continue
+			}
+			v := governance.Version(st)
+			if v == seen && !force {
+				continue
+			}
+			cons, err := governance.Load(st)
+			if err != nil {
+				log.Error("Cannot read the constitution", "err", err)
+				continue
+			}
+			if c.reconcile(cons.Nodes) {
+				seen = v
+			}
+		}
+	}()
+}
+
+// reconcile adds and removes voters; true when the cluster matches.
+func (c *cluster) reconcile(nodes []governance.Node) bool {
+	servers, err := c.ledger.Servers()
+	if err != nil {
+		return false
+	}
+	want := make(map[string]string, len(nodes))
+	for _, n := range nodes {
+		want[n.ID] = n.RaftAddr
+	}
+	have := make(map[string]bool, len(servers))
+	ok := true
+	for _, s := range servers {
+		have[s.ID] = true
+		if _, listed := want[s.ID]; !listed {
+			log.Info("Removing validating node no longer in the constitution", "id", s.ID, "addr", s.Address)
+			if err := c.ledger.RemoveServer(s.ID); err != nil {
+				log.Warn("Raft removal failed", "id", s.ID, "err", err)
+				ok = false
+			}
+		}
+	}
+	for id, addr := range want {
+		if !have[id] {
+			log.Info("Adding validating node listed by the constitution", "id", id, "addr", addr)
+			if err := c.ledger.AddVoter(id, addr); err != nil {
+				log.Warn("Raft addition failed", "id", id, "err", err)
+				ok = false
+			}
+		}
+	}
+	return ok
 }
 
 var nodeKeyCommand = &cli.Command{

@@ -112,6 +112,7 @@ func runNode(ctx *cli.Context) error {
 	}
 	if cl != nil {
 		cl.watchLeader(svc)
+		cl.followConstitution(svc)
 	}
 	if ep := stack.HTTPEndpoint(); cfg.Node.HTTPHost != "" {
 		log.Info("JSON-RPC over HTTP", "url", ep)
