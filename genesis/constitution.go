@@ -51,4 +51,3 @@ func (r *recordingState) SetState(addr common.Address, key, value common.Hash) c
 	}
 	return r.StateDB.SetState(addr, key, value)
 }
-
