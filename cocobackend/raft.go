@@ -92,6 +92,8 @@ type Raft struct {
 	snaps  raft.SnapshotStore
 
 	leader   atomic.Bool // leader and caught up with earlier terms
+	member   atomic.Bool  // in the latest configuration (cached)
+	memberAt atomic.Int64 // when member was computed, unix ns
 	notify   chan bool
 	quit     chan struct{}
 	wg       sync.WaitGroup
@@ -230,10 +232,41 @@ func (l *Raft) Accepting() error {
 	if err := l.fsm.halted(); err != nil {
 		return err
 	}
-	if l.r == nil || l.r.State() == raft.Shutdown {
+	if l.r == nil || l.r.State() == raft.Shutdown || !l.isMember() {
 		return ErrNotInCluster
 	}
 	return nil
+}
+
+// isMember reports whether this node is in the latest cluster
+// configuration. A removed follower keeps running as a follower that no
+// longer votes; it must stop taking transactions. The answer is cached for
+// a fraction of a second, since it is asked for every transaction.
+func (l *Raft) isMember() bool {
+	now := time.Now().UnixNano()
+	if last := l.memberAt.Load(); now-last < int64(200*time.Millisecond) {
+		return l.member.Load()
+	}
+	f := l.r.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return l.member.Load()
+	}
+	in := false
+	for _, s := range f.Configuration().Servers {
+		if string(s.ID) == l.cfg.ID {
+			in = true
+			break
+		}
+	}
+	// A node waiting to be added is not a member yet but may already admit
+	// (and forward) transactions only once it is; before it has any
+	// configuration at all it is waiting, not removed.
+	if len(f.Configuration().Servers) == 0 {
+		in = true
+	}
+	l.member.Store(in)
+	l.memberAt.Store(now)
+	return in
 }
 
 // DurableLog reports that every applied entry is also in a synced log, so
