@@ -1,7 +1,7 @@
 GO  ?= go
 BIN := build/bin
 
-.PHONY: all build test test-go test-js devnet devnet-single bench lint clean
+.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench lint clean
 
 all: build
 
@@ -19,9 +19,21 @@ test: build
 test-go: build
 	$(GO) test -count=1 -timeout 25m ./...
 
-test-js: build
+# The ethers v6 / web3.js suite twice: against one --dev node, then against
+# a follower of a 3-node cluster.
+test-js: test-js-single test-js-cluster
+
+test-js-deps:
 	cd test/js && npm ci --no-audit --no-fund --loglevel=error
+
+test-js-single: build test-js-deps
 	cd test/js && COCOGETH_BIN=$(CURDIR)/$(BIN)/cocogeth node --test --test-concurrency=1
+
+# Cluster mode (test/js/lib/cluster.mjs): every test file starts three
+# validating nodes and talks to a follower; COCO_TARGET=leader targets the
+# leader instead.
+test-js-cluster: build test-js-deps
+	cd test/js && COCO_CLUSTER=1 COCO_TARGET=$${COCO_TARGET:-follower} COCOGETH_BIN=$(CURDIR)/$(BIN)/cocogeth node --test --test-concurrency=1
 
 # A local network of three validating nodes (Raft), data under build/devnet.
 devnet: build

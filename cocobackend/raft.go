@@ -1,6 +1,7 @@
 package cocobackend
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -165,7 +166,18 @@ func (l *Raft) Start() error {
 		return fmt.Errorf("raft: start: %w", err)
 	}
 	l.r = r
-	l.fsm.onHalt = func() { l.leader.Store(false) }
+	l.fsm.onHalt = func() {
+		l.leader.Store(false)
+		// Leave the cluster loudly: a halted node must neither lead nor
+		// vote, so the healthy majority carries on without it. Not from
+		// the FSM goroutine, which Shutdown waits for.
+		go func() {
+			if err := r.Shutdown().Error(); err != nil {
+				log.Error("Raft shutdown after halt failed", "err", err)
+			}
+			l.signal()
+		}()
+	}
 	l.wg.Add(1)
 	go l.watchLeadership()
 	return nil
@@ -232,7 +244,10 @@ func (l *Raft) Accepting() error {
 	if err := l.fsm.halted(); err != nil {
 		return err
 	}
-	if l.r == nil || l.r.State() == raft.Shutdown || !l.isMember() {
+	if l.r == nil {
+		return nil // starting: what it admits is forwarded once a leader is known
+	}
+	if l.r.State() == raft.Shutdown || !l.isMember() {
 		return ErrNotInCluster
 	}
 	return nil
@@ -420,21 +435,47 @@ func (f *raftFSM) Apply(l *raft.Log) any {
 }
 
 func (f *raftFSM) Snapshot() (raft.FSMSnapshot, error) {
+	// A halted node's state stopped at the failing entry while raft's
+	// index moved on: a snapshot would claim entries it never applied.
+	if err := f.halted(); err != nil {
+		return nil, err
+	}
+	index := f.fsm.AppliedIndex()
 	s, err := f.fsm.Snapshot()
 	if err != nil {
 		return nil, err
 	}
-	return &raftSnapshot{s}, nil
+	return &raftSnapshot{s: s, index: index}, nil
 }
 
+// Restore installs a snapshot unless the state machine is already at or
+// past it: raft restores its latest snapshot at every start, and a node's
+// own state is durable up to its applied index.
 func (f *raftFSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	var hdr [8]byte
+	if _, err := io.ReadFull(rc, hdr[:]); err != nil {
+		return fmt.Errorf("snapshot header: %w", err)
+	}
+	if index := binary.BigEndian.Uint64(hdr[:]); index <= f.fsm.AppliedIndex() {
+		log.Info("State is at or past the snapshot, keeping it", "snapshot", index, "applied", f.fsm.AppliedIndex())
+		return nil
+	}
 	return f.fsm.Restore(rc)
 }
 
-type raftSnapshot struct{ s FSMSnapshot }
+type raftSnapshot struct {
+	s     FSMSnapshot
+	index uint64
+}
 
 func (s *raftSnapshot) Persist(sink raft.SnapshotSink) error {
+	var hdr [8]byte
+	binary.BigEndian.PutUint64(hdr[:], s.index)
+	if _, err := sink.Write(hdr[:]); err != nil {
+		sink.Cancel()
+		return err
+	}
 	if err := s.s.Persist(sink); err != nil {
 		sink.Cancel()
 		return err

@@ -174,19 +174,41 @@ func (l *muxListener) Close() error {
 
 func (l *muxListener) Addr() net.Addr { return l.mux.Addr() }
 
-// raftStream is the raft.StreamLayer of the mux's raft channel.
+// raftStream is the raft.StreamLayer of the mux's raft channel. Its Addr
+// is the address peers reach this node at: raft puts it into every RPC, and
+// followers learn the leader's address from it.
 type raftStream struct {
 	net.Listener
-	mux *Mux
+	mux       *Mux
+	advertise net.Addr
 }
+
+func (s *raftStream) Addr() net.Addr {
+	if s.advertise != nil {
+		return s.advertise
+	}
+	return s.Listener.Addr()
+}
+
+type advertisedAddr string
+
+func (a advertisedAddr) Network() string { return "tcp" }
+func (a advertisedAddr) String() string  { return string(a) }
 
 func (s *raftStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	return s.mux.Dial(ChannelRaft, string(addr), timeout)
 }
 
-// RaftStreamLayer returns the stream layer raft's network transport uses.
-func (m *Mux) RaftStreamLayer() raft.StreamLayer {
-	return &raftStream{Listener: m.Listener(ChannelRaft), mux: m}
+// RaftStreamLayer returns the stream layer raft's network transport uses;
+// advertise is the address peers know this node by ("" means the
+// listener's address), which may differ from where it listens (0.0.0.0, a
+// proxy, NAT).
+func (m *Mux) RaftStreamLayer(advertise string) raft.StreamLayer {
+	s := &raftStream{Listener: m.Listener(ChannelRaft), mux: m}
+	if advertise != "" {
+		s.advertise = advertisedAddr(advertise)
+	}
+	return s
 }
 
 func (m *Mux) String() string { return fmt.Sprintf("mux(%s)", m.Addr()) }

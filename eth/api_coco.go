@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/core"
 )
 
@@ -20,7 +21,7 @@ const maxWait = time.Minute
 // milliseconds (default 10 s, at most 60 s). Reads on a node are served from
 // what it has committed, so a client that wrote through one node and reads
 // through another waits here for the block its receipt named.
-func (api *CocoAPI) WaitForBlock(ctx context.Context, number hexutil.Uint64, timeoutMs *hexutil.Uint64) (hexutil.Uint64, error) {
+func (api *CocoAPI) WaitForBlock(ctx context.Context, number math.HexOrDecimal64, timeoutMs *math.HexOrDecimal64) (hexutil.Uint64, error) {
 	wait := 10 * time.Second
 	if timeoutMs != nil {
 		wait = time.Duration(*timeoutMs) * time.Millisecond

@@ -208,6 +208,9 @@ func (s *Service) Start() error {
 	heads := make(chan core.ChainHeadEvent, 64)
 	s.headSub = s.chain.SubscribeChainHeadEvent(heads)
 	go s.followHeads(heads)
+	if s.forward != nil {
+		go s.resendLoop()
+	}
 	s.builder.start()
 	return nil
 }
@@ -261,6 +264,8 @@ func (s *Service) APIs() []rpc.API {
 		{Namespace: "net", Service: &NetAPI{s: s}},
 		{Namespace: "txpool", Service: &TxPoolAPI{s: s}},
 		{Namespace: "coco", Service: &CocoAPI{s: s}},
+		{Namespace: "coco", Service: &GovAPI{s: s}},
+		{Namespace: "eth", Service: newSendAPI(s)},
 	}
 }
 
@@ -311,6 +316,33 @@ func (s *Service) AddForwarded(items [][]byte) {
 		trustSender(signer, tx, common.BytesToAddress(item[len(item)-common.AddressLength:]))
 		if err := s.pool.Add(tx); err != nil && !errors.Is(err, txpool.ErrAlreadyKnown) {
 			log.Debug("Forwarded transaction refused", "hash", tx.Hash(), "err", err)
+		}
+	}
+}
+
+// resendPeriod is how long a follower waits for a forwarded transaction to
+// be included before forwarding it again (the frame may have been lost with
+// a connection; the leader ignores duplicates).
+const resendPeriod = 3 * time.Second
+
+func (s *Service) resendLoop() {
+	t := time.NewTicker(resendPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+			if s.ledger.IsLeader() {
+				continue
+			}
+			txs := s.pool.DueForResend(resendPeriod)
+			for _, tx := range txs {
+				s.forward(forwardItem(tx, s.pool.Signer()))
+			}
+			if len(txs) > 0 {
+				log.Debug("Forwarded waiting transactions again", "count", len(txs))
+			}
 		}
 	}
 }

@@ -50,6 +50,7 @@ func (c PoolConfig) Validate() error {
 type poolTx struct {
 	tx       *types.Transaction
 	ready    time.Time // when it first became executable
+	sent     time.Time // when it was last forwarded (admitted counts)
 	from     common.Address
 	cost     *big.Int
 	inReady  bool // waiting in the ready queue
@@ -201,7 +202,7 @@ func (p *TxPool) addLocked(tx *types.Transaction, from common.Address) error {
 			return fmt.Errorf("%w: %d future transactions of %s are waiting for a nonce gap", txpool.ErrAccountLimitExceeded, acct.queued, from.Hex())
 		}
 	}
-	ptx := &poolTx{tx: tx, from: from, cost: tx.Cost()}
+	ptx := &poolTx{tx: tx, from: from, cost: tx.Cost(), sent: time.Now()}
 	p.all[tx.Hash()] = ptx
 	acct.txs[tx.Nonce()] = ptx
 	acct.spent = new(big.Int).Add(acct.spent, ptx.cost)
@@ -557,6 +558,24 @@ func (p *TxPool) Content() (pending, queued map[common.Address][]*types.Transact
 		}
 	}
 	return pending, queued
+}
+
+// DueForResend returns the pooled transactions last forwarded more than
+// age ago and marks them forwarded now. A follower resends them in case a
+// frame to the leader was lost.
+func (p *TxPool) DueForResend(age time.Duration) []*types.Transaction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	var out []*types.Transaction
+	for _, ptx := range p.all {
+		if now.Sub(ptx.sent) > age {
+			ptx.sent = now
+			out = append(out, ptx.tx)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Nonce() < out[j].Nonce() })
+	return out
 }
 
 // SubscribeNewTxsEvent delivers transactions as they become executable.

@@ -105,7 +105,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 			return nil, err
 		}
 		trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-			Stream: mux.RaftStreamLayer(), MaxPool: 4, Timeout: 10 * time.Second, Logger: cocobackend.NewRaftLogger(self.ID),
+			Stream: mux.RaftStreamLayer(self.RaftAddr), MaxPool: 4, Timeout: 10 * time.Second, Logger: cocobackend.NewRaftLogger(self.ID),
 		})
 		cfg := cocobackend.DefaultRaftConfig()
 		cfg.ID, cfg.Addr = self.ID, self.RaftAddr

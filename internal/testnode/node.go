@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -91,6 +92,8 @@ type process struct {
 	done chan struct{} // closed when the process has exited
 	err  error         // result of Wait, valid after done
 	log  *os.File
+	// paused is set while the process is stopped by Pause (SIGSTOP).
+	paused atomic.Bool
 }
 
 // Start starts a node and waits until it answers eth_chainId. The node is
@@ -277,6 +280,7 @@ func (n *Node) Stop() error {
 	default:
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.resume() // a paused process handles SIGTERM only once continued
 	timer := time.NewTimer(n.opts.StopTimeout)
 	defer timer.Stop()
 	select {

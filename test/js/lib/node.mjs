@@ -304,10 +304,27 @@ export class CocoNode {
 /**
  * Registers before/after hooks that start one node for the whole test file and
  * always tear it down. Returns a holder whose `.node` is set once started.
+ *
+ * With COCO_CLUSTER=1 it starts a 3-node cluster instead (lib/cluster.mjs) and
+ * `.node` is a follower, or the leader with COCO_TARGET=leader; `.cluster` is
+ * the whole cluster.
  */
 export function useNode(name, opts = {}) {
-  const holder = { node: null };
+  const holder = { node: null, cluster: null };
   before(async () => {
+    if (['1', 'true', 'yes'].includes((process.env.COCO_CLUSTER || '').toLowerCase())) {
+      const { CocoCluster } = await import('./cluster.mjs');
+      holder.cluster = new CocoCluster({ name, extraArgs: opts.extraArgs });
+      try {
+        await holder.cluster.start();
+        holder.node = await holder.cluster.target();
+      } catch (e) {
+        anyFailure = true;
+        for (const kept of holder.cluster.keepLogs()) console.error(`[${name}] node log kept at ${kept}`);
+        throw e;
+      }
+      return;
+    }
     holder.node = new CocoNode({ name, ...opts });
     try {
       await holder.node.start();
@@ -319,6 +336,11 @@ export function useNode(name, opts = {}) {
     }
   });
   after(async () => {
+    if (holder.cluster) {
+      if (anyFailure) for (const kept of holder.cluster.keepLogs()) console.error(`[${name}] node log kept at ${kept}`);
+      await holder.cluster.cleanup();
+      return;
+    }
     if (!holder.node) return;
     if (anyFailure) {
       const kept = holder.node.keepLog();
