@@ -92,7 +92,7 @@ type Raft struct {
 	stable raft.StableStore
 	snaps  raft.SnapshotStore
 
-	leader   atomic.Bool // leader and caught up with earlier terms
+	leader   atomic.Bool  // leader and caught up with earlier terms
 	member   atomic.Bool  // in the latest configuration (cached)
 	memberAt atomic.Int64 // when member was computed, unix ns
 	notify   chan bool
