@@ -1,0 +1,181 @@
+package eth
+
+import (
+	"crypto/ecdsa"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/cocogeth/cocogeth/governance"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/core/rawdb"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+var (
+	keyC, _ = crypto.HexToECDSA("5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3d71ba1bbfd98a9b")
+	addrC   = crypto.PubkeyToAddress(keyC.PublicKey)
+)
+
+// governedGenesis is a genesis with members A, B, C (addrA, addrB, addrC),
+// one node, policy 2-of-3, the three members funded.
+func governedGenesis(t testing.TB) *genesis.Spec {
+	t.Helper()
+	nodeKey, _ := crypto.GenerateKey()
+	js := fmt.Sprintf(`{
+	  "config": {"chainId": %d, "coco": {"blockTime": "20ms", "constitution": {
+	    "members": [
+	      {"id": "A", "accounts": ["%s"], "publicKey": "0x01"},
+	      {"id": "B", "accounts": ["%s"], "publicKey": "0x02"},
+	      {"id": "C", "accounts": ["%s"], "publicKey": "0x03"}],
+	    "nodes": [{"id": "node1", "owner": "A", "raftAddr": "127.0.0.1:30401", "publicKey": "%#x"}],
+	    "teeManifest": ["simulation"],
+	    "policy": {"kind": "m-of-n", "m": 2},
+	    "settings": {"proposalLifetime": 100, "epochLength": 1000, "openSending": false}}}},
+	  "gasLimit": "0x3b9aca00", "baseFeePerGas": "0x3b9aca00",
+	  "alloc": {"%s": {"balance": "0xffffffffffffffffffff"}, "%s": {"balance": "0xffffffffffffffffffff"}, "%s": {"balance": "0xffffffffffffffffffff"}}
+	}`, genesis.DevChainID, addrA.Hex(), addrB.Hex(), addrC.Hex(), crypto.FromECDSAPub(&nodeKey.PublicKey), addrA.Hex(), addrB.Hex(), addrC.Hex())
+	spec, err := genesis.Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func newGovernedService(t testing.TB) *Service {
+	t.Helper()
+	db := rawdb.NewMemoryDatabase()
+	if _, err := InitChain(db, governedGenesis(t)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := newService(nil, db, db, DefaultConfig, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// govTx signs a call of the governance contract.
+func govTx(t testing.TB, key *ecdsa.PrivateKey, nonce uint64, method string, args ...any) *types.Transaction {
+	t.Helper()
+	data, err := governance.ABI().Pack(method, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := governance.Address
+	tx, err := types.SignNewTx(key, testSig, &types.DynamicFeeTx{
+		ChainID: big.NewInt(genesis.DevChainID), Nonce: nonce, GasTipCap: gwei, GasFeeCap: big.NewInt(5e9),
+		Gas: 1_000_000, To: &to, Data: data,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+func TestGovAPINoConstitution(t *testing.T) {
+	s, _ := newTestService(t)
+	api := &GovAPI{s: s}
+	_, err1 := api.Constitution(nil)
+	_, err2 := api.Proposals(nil, nil)
+	_, err3 := api.Proposal(1, nil)
+	_, err4 := api.Governance()
+	for i, err := range []error{err1, err2, err3, err4} {
+		if err == nil || err.Error() != "this network has no constitution" {
+			t.Errorf("view %d: %v", i, err)
+		}
+	}
+}
+
+func TestGovAPIViews(t *testing.T) {
+	s := newGovernedService(t)
+	api := &GovAPI{s: s}
+	c, err := api.Constitution(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 1 || c.Block != 0 || len(c.Members) != 3 || len(c.Nodes) != 1 || c.Policy.M != 2 || c.CodeManifest == nil || c.Participants == nil {
+		t.Fatalf("constitution %+v", c)
+	}
+	js, _ := json.Marshal(c)
+	for _, field := range []string{`"version":1`, `"members":[`, `"participants":[]`, `"nodes":[`, `"codeManifest":[]`, `"teeManifest":["simulation"]`, `"policy":{"kind":"m-of-n","m":2}`, `"settings":{`, `"block":0`} {
+		if !strings.Contains(string(js), field) {
+			t.Errorf("coco_constitution lacks %s: %s", field, js)
+		}
+	}
+	if ps, err := api.Proposals(nil, nil); err != nil || len(ps) != 0 {
+		t.Fatalf("proposals at genesis: %v %v", ps, err)
+	}
+	if _, err := api.Proposal(1, nil); err == nil || err.Error() != "no proposal 1" {
+		t.Errorf("missing proposal: %v", err)
+	}
+
+	// A proposes participant P, C the majority policy; then B approves
+	// the first, which passes.
+	p := common.HexToAddress("0x1111111111111111111111111111111111111111")
+	buildAndCommit(t, s, []*types.Transaction{
+		govTx(t, keyA, 0, "proposeAddParticipant", "P", []common.Address{p}),
+		govTx(t, keyC, 0, "proposeSetPolicy", uint8(governance.Majority), uint64(0)),
+	})
+	open, err := api.Proposals(nil, nil)
+	if err != nil || len(open) != 2 {
+		t.Fatalf("open proposals: %v %v", open, err)
+	}
+	first := open[0]
+	if first.ID != 1 || first.Proposer != "A" || first.Action != "add-participant" || first.State != "open" ||
+		first.Approvals != 1 || first.Threshold != 2 || first.CreatedAt != 1 || first.ExpiresAt != 101 || len(first.Ballots) != 1 {
+		t.Errorf("proposal 1: %+v", first)
+	}
+	if args, _ := json.Marshal(first.Args); string(args) != `{"id":"P","accounts":["`+strings.ToLower(p.Hex())+`"]}` {
+		t.Errorf("proposal 1 args: %s", args)
+	}
+	buildAndCommit(t, s, []*types.Transaction{govTx(t, keyB, 0, "vote", big.NewInt(1), true)})
+	one, err := api.Proposal(1, nil)
+	if err != nil || one.State != "passed" || one.Approvals != 2 || len(one.Ballots) != 2 || one.Ballots[1].Member != "B" {
+		t.Fatalf("proposal 1 after B's vote: %+v %v", one, err)
+	}
+	if open, _ := api.Proposals(nil, nil); len(open) != 1 || open[0].ID != 2 || open[0].Action != "set-policy" {
+		t.Errorf("open after the vote: %+v", open)
+	}
+	f := false
+	all, err := api.Proposals(&f, nil)
+	if err != nil || len(all) != 2 || all[0].State != "passed" || all[1].State != "open" {
+		t.Errorf("all proposals: %+v %v", all, err)
+	}
+	if c, _ := api.Constitution(nil); c.Version != 2 || len(c.Participants) != 1 {
+		t.Errorf("constitution after the vote: %+v", c)
+	}
+	// Views at an earlier block.
+	at := rpc.BlockNumberOrHashWithNumber(1)
+	if c, _ := api.Constitution(&at); c.Version != 1 || c.Block != 1 {
+		t.Errorf("constitution at block 1: %+v", c)
+	}
+	if p, _ := api.Proposal(math.HexOrDecimal64(1), &at); p.State != "open" {
+		t.Errorf("proposal 1 at block 1: %+v", p)
+	}
+
+	info, err := api.Governance()
+	if err != nil || info.Address != governance.Address {
+		t.Fatal(info, err)
+	}
+	var abi []map[string]any
+	if err := json.Unmarshal(info.ABI, &abi); err != nil || len(abi) == 0 {
+		t.Errorf("abi: %v", err)
+	}
+}
+
+func TestActionName(t *testing.T) {
+	want := []string{"add-member", "remove-member", "add-participant", "remove-participant", "add-node", "remove-node",
+		"set-policy", "add-code", "remove-code", "add-tee", "remove-tee", "set-settings"}
+	for k, w := range want {
+		if got := ActionName(governance.ActionKind(k)); got != w {
+			t.Errorf("ActionName(%d) = %s, want %s", k, got, w)
+		}
+	}
+}
