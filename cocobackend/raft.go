@@ -360,7 +360,7 @@ func (l *Raft) Servers() ([]Server, error) {
 		return nil, err
 	}
 	_, leader := l.r.LeaderWithID()
-	var out []Server
+	out := []Server{}
 	for _, s := range f.Configuration().Servers {
 		out = append(out, Server{ID: string(s.ID), Address: string(s.Address), Suffrage: s.Suffrage.String(), Leader: s.ID == leader})
 	}

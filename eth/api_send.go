@@ -74,7 +74,7 @@ func (l *addrLocker) lock(addr common.Address) func() {
 
 var errBlobTxNotSupported = errors.New("signing blob transactions not supported")
 
-// wallet finds the wallet holding the account args.from.
+// wallet finds the wallet of the node that holds addr.
 func (api *SendAPI) wallet(addr common.Address) (accounts.Wallet, accounts.Account, error) {
 	account := accounts.Account{Address: addr}
 	if api.s.stack == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,7 +75,7 @@ type Service struct {
 	fsm     *fsm
 	ledger  cocobackend.Ledger
 	builder *builder
-	fmaps   atomic.Pointer[filtermaps.FilterMaps] // replaced after a snapshot restore
+	fmaps   atomic.Pointer[logIndex] // replaced after a snapshot restore
 	filters *filters.FilterSystem
 
 	forward         func(item []byte)
@@ -137,7 +138,7 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	}
 	s := &Service{cfg: cfg, stack: stack, db: db, chain: chain, pool: pool, quit: make(chan struct{})}
 	s.fsm = newFSM(chain, pool, kv)
-	s.fsm.beforeRestore = func() { s.fmaps.Load().Stop() }
+	s.fsm.beforeRestore = func() { s.fmaps.Load().stop() }
 	s.fsm.afterRestore = s.restartLogIndex
 	if newLedger == nil {
 		s.ledger = cocobackend.NewSolo(s.fsm)
@@ -172,10 +173,47 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	return s, nil
 }
 
-func (s *Service) newLogIndex() (*filtermaps.FilterMaps, error) {
+// logIndex is go-ethereum's log index with a start and stop that may be
+// called in any order and more than once (its own Stop panics the second
+// time, and a failed snapshot restore may leave one stopped).
+type logIndex struct {
+	fm      *filtermaps.FilterMaps
+	mu      sync.Mutex
+	running bool
+	stopped bool
+}
+
+func (l *logIndex) start() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.running && !l.stopped {
+		l.fm.Start()
+		l.running = true
+	}
+}
+
+func (l *logIndex) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.running {
+		l.fm.Stop()
+		l.running = false
+	}
+	l.stopped = true
+}
+
+func (s *Service) newLogIndex() (*logIndex, error) {
 	head := s.chain.CurrentHeader()
-	return filtermaps.NewFilterMaps(s.db, s.chain.view(head), 0, head.Number.Uint64(), filtermaps.DefaultParams,
+	view := s.chain.view(head)
+	if view == nil || s.chain.GetCanonicalHash(head.Number.Uint64()) != head.Hash() {
+		return nil, fmt.Errorf("head block %d is not in the database", head.Number)
+	}
+	fm, err := filtermaps.NewFilterMaps(s.db, view, 0, head.Number.Uint64(), filtermaps.DefaultParams,
 		filtermaps.Config{HashScheme: true})
+	if err != nil {
+		return nil, err
+	}
+	return &logIndex{fm: fm}, nil
 }
 
 // restartLogIndex rebuilds the log index on a chain installed from a
@@ -187,7 +225,7 @@ func (s *Service) restartLogIndex() {
 		return
 	}
 	s.fmaps.Store(fm)
-	fm.Start()
+	fm.start()
 }
 
 // Chain is the node's chain.
@@ -200,9 +238,9 @@ func (s *Service) TxPool() *TxPool { return s.pool }
 func (s *Service) Start() error {
 	// The log index runs before the ledger starts: starting Raft may
 	// install a snapshot, which replaces the index.
-	s.fmaps.Load().Start()
+	s.fmaps.Load().start()
 	if err := s.ledger.Start(); err != nil {
-		s.fmaps.Load().Stop()
+		s.fmaps.Load().stop()
 		return err
 	}
 	heads := make(chan core.ChainHeadEvent, 64)
@@ -229,7 +267,9 @@ func (s *Service) followHeads(heads chan core.ChainHeadEvent) {
 					break drain
 				}
 			}
-			s.fmaps.Load().SetTarget(s.chain.view(ev.Header), 0, ev.Header.Number.Uint64())
+			if view := s.chain.view(ev.Header); view != nil {
+				s.fmaps.Load().fm.SetTarget(view, 0, ev.Header.Number.Uint64())
+			}
 		case <-s.headSub.Err():
 			return
 		case <-s.quit:
@@ -245,7 +285,7 @@ func (s *Service) Stop() error {
 	s.builder.stop()
 	err := s.ledger.Stop()
 	s.headSub.Unsubscribe()
-	s.fmaps.Load().Stop()
+	s.fmaps.Load().stop()
 	s.chain.Close()
 	rawdb.PopUncleanShutdownMarker(s.db)
 	if cerr := s.db.Close(); err == nil {
@@ -462,7 +502,7 @@ func (b *filterBackend) CurrentView() *filtermaps.ChainView {
 	return b.s.chain.view(b.s.chain.CurrentHeader())
 }
 func (b *filterBackend) NewMatcherBackend() filtermaps.MatcherBackend {
-	return b.s.fmaps.Load().NewMatcherBackend()
+	return b.s.fmaps.Load().fm.NewMatcherBackend()
 }
 func (b *filterBackend) SubscribeNewTxsEvent(ch chan<- core.NewTxsEvent) event.Subscription {
 	return b.s.pool.SubscribeNewTxsEvent(ch)

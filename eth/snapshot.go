@@ -136,6 +136,18 @@ func (f *fsm) Restore(r io.Reader) error {
 	if f.beforeRestore != nil {
 		f.beforeRestore()
 	}
+	// Whatever happens below, the log index runs again on what the
+	// database then holds; a failure part-way halts the node (raft reports
+	// it and the leader sends the snapshot again).
+	restored := false
+	defer func() {
+		if !restored {
+			log.Error("State snapshot install failed part-way; the chain database is incomplete until a snapshot installs", "index", index)
+		}
+		if f.afterRestore != nil {
+			f.afterRestore()
+		}
+	}()
 	db := f.chain.db
 	// Wipe, keeping this node's own keys.
 	it := db.NewIterator(nil, nil)
@@ -204,9 +216,7 @@ func (f *fsm) Restore(r io.Reader) error {
 	f.local = make(map[common.Hash]*builtBlock)
 	f.mu.Unlock()
 	f.pool.resetAll()
-	if f.afterRestore != nil {
-		f.afterRestore()
-	}
+	restored = true
 	head := f.chain.CurrentHeader()
 	log.Info("Installed state snapshot", "index", index, "head", head.Number, "hash", head.Hash(), "records", n, "elapsed", time.Since(start))
 	return nil

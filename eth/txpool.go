@@ -366,6 +366,7 @@ func (p *TxPool) Return(deferred []*types.Transaction, rejected []rejectedTx) {
 			back = append(back, ptx)
 		}
 	}
+	requeue := make(map[common.Address]*poolAccount)
 	for _, r := range rejected {
 		ptx, ok := p.all[r.tx.Hash()]
 		if !ok {
@@ -373,10 +374,28 @@ func (p *TxPool) Return(deferred []*types.Transaction, rejected []rejectedTx) {
 		}
 		ptx.inflight = false
 		if errors.Is(r.err, core.ErrNonceTooHigh) {
-			continue // waits for reset to recompute the account's run
+			// Out of order (a returned batch went back behind a later
+			// one, or an earlier transaction of the sender failed): it
+			// becomes gapped again and is re-queued in nonce order.
+			if a := p.accounts[ptx.from]; a != nil {
+				if n := r.tx.Nonce(); n < a.next {
+					a.next = n
+				}
+				requeue[ptx.from] = a
+			}
+			continue
 		}
 		log.Debug("Dropped transaction that failed pre-checks", "hash", r.tx.Hash(), "from", ptx.from, "nonce", r.tx.Nonce(), "err", r.err)
 		p.removeLocked(ptx)
+	}
+	for _, a := range requeue {
+		if a.next < a.nonce {
+			a.next = a.nonce
+		}
+		// Transactions below a.next that wait or fly keep their place;
+		// the run from a.next is queued again behind them.
+		p.promote(a)
+		p.setQueued(a)
 	}
 	if len(back) > 0 {
 		// Deferred transactions go first: they arrived before the rest.

@@ -53,6 +53,12 @@ path, an http(s):// or ws(s):// URL; by default the IPC socket in --datadir.`,
 			DocRoot: ".",
 			Client:  client,
 		}
+		preload, err := writeConsolePreload()
+		if err != nil {
+			return err
+		}
+		defer os.Remove(preload)
+		cfg.Preload = []string{preload}
 		if dir := ctx.String(dataDirFlag.Name); dir != "" && !strings.Contains(endpoint, "://") {
 			cfg.DataDir = dir
 		}

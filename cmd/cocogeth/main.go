@@ -24,6 +24,12 @@ func newApp() *cli.App {
 			attachCommand,
 			dumpConfigCommand,
 			versionCommand,
+			accountCommand,
+			constitutionCommand,
+			proposalsCommand,
+			proposeCommand,
+			voteCommand,
+			withdrawCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			return setupLogging(ctx)

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cocogeth/cocogeth/eth"
+	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/console/prompt"
+	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/urfave/cli/v2"
+)
+
+// Node-side signing, as geth had it: the node serves the accounts of its
+// keystore (eth_accounts) and signs eth_sendTransaction with those
+// unlocked at start by --unlock. Unlocking is refused while HTTP or
+// WebSocket RPC is enabled unless --allow-insecure-unlock is given (IPC
+// only is safe).
+var (
+	unlockFlag = &cli.StringFlag{
+		Name:   "unlock",
+		Usage:  "Comma separated list of accounts to unlock (addresses or keystore indexes)",
+		Action: prepareUnlock,
+	}
+	passwordFlag       = &cli.StringFlag{Name: "password", Usage: "Password file to use for non-interactive password input (one password per line)"}
+	insecureUnlockFlag = &cli.BoolFlag{Name: "allow-insecure-unlock", Usage: "Allow insecure account unlocking when account-related RPCs are exposed by http"}
+)
+
+func init() {
+	nodeFlags = append(nodeFlags, unlockFlag, passwordFlag, insecureUnlockFlag)
+	eth.AccountBackends = nodeAccountBackends
+}
+
+// unlockedStore is the keystore whose --unlock accounts were unlocked
+// before the node was built; the node serves it.
+var unlockedStore *keyStore
+
+// nodeAccountBackends is eth.AccountBackends: the node's keystore, with
+// the --unlock accounts unlocked.
+func nodeAccountBackends(stack *node.Node) []accounts.Backend {
+	ks := unlockedStore
+	if ks == nil {
+		ks = newKeyStore(stack.KeyStoreDir(), stack.Config().UseLightweightKDF)
+	}
+	return []accounts.Backend{newKSBackend(ks)}
+}
+
+// prepareUnlock runs for --unlock before the node is built: it checks that
+// unlocking is allowed and unlocks the accounts, so that a wrong password
+// stops the command before anything is opened.
+func prepareUnlock(ctx *cli.Context, list string) error {
+	if ctx.Args().Present() {
+		return nil // a subcommand follows; the node does not run
+	}
+	wanted := splitList(list)
+	if len(wanted) == 0 {
+		return nil
+	}
+	cfg, err := makeConfig(ctx)
+	if err != nil {
+		return err
+	}
+	if cfg.Node.ExtRPCEnabled() && !cfg.Node.InsecureUnlockAllowed && !ctx.Bool(insecureUnlockFlag.Name) {
+		return errors.New("account unlock with HTTP access is forbidden: serve RPC over IPC only (no --http, --ws), or pass --allow-insecure-unlock")
+	}
+	dir, err := cfg.Node.KeyDirConfig()
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		return errors.New("--unlock needs a --datadir or --keystore")
+	}
+	ks := newKeyStore(dir, cfg.Node.UseLightweightKDF)
+	var passwords []string
+	if file := ctx.String(passwordFlag.Name); file != "" {
+		if passwords, err = readPasswordFile(file); err != nil {
+			return err
+		}
+	}
+	for i, w := range wanted {
+		addr, err := resolveAccount(ks, w)
+		if err != nil {
+			return fmt.Errorf("could not unlock %q: %v", w, err)
+		}
+		if passwords != nil {
+			if err := ks.unlock(addr, passwordAt(passwords, i)); err != nil {
+				return fmt.Errorf("failed to unlock account %s (%v)", addr.Hex(), err)
+			}
+		} else if err := unlockInteractively(ks, addr); err != nil {
+			return err
+		}
+		log.Info("Unlocked account", "address", addr.Hex())
+	}
+	unlockedStore = ks
+	return nil
+}
+
+// unlockInteractively asks for the password of addr, three times at most.
+func unlockInteractively(ks *keyStore, addr common.Address) error {
+	const tries = 3
+	var err error
+	for try := 1; try <= tries; try++ {
+		var pw string
+		pw, err = readPassword(fmt.Sprintf("Unlocking account %s | Attempt %d/%d\nPassword: ", addr.Hex(), try, tries), false)
+		if err != nil {
+			return err
+		}
+		if err = ks.unlock(addr, pw); err == nil {
+			return nil
+		}
+		if !errors.Is(err, errDecrypt) {
+			break
+		}
+	}
+	return fmt.Errorf("failed to unlock account %s (%v)", addr.Hex(), err)
+}
+
+// resolveAccount reads an account of the keystore given by address or by
+// index (in the order of `cocogeth account list`).
+func resolveAccount(ks *keyStore, s string) (common.Address, error) {
+	if common.IsHexAddress(s) {
+		addr := common.HexToAddress(s)
+		if _, err := ks.find(addr); err != nil {
+			return common.Address{}, err
+		}
+		return addr, nil
+	}
+	index, err := strconv.Atoi(s)
+	if err != nil || index < 0 {
+		return common.Address{}, fmt.Errorf("invalid account address or index %q", s)
+	}
+	keys, err := ks.keys()
+	if err != nil {
+		return common.Address{}, err
+	}
+	if index >= len(keys) {
+		return common.Address{}, fmt.Errorf("index %d higher than number of accounts %d", index, len(keys))
+	}
+	return keys[index].Address, nil
+}
+
+// readPasswordFile returns the passwords of a password file, one per line
+// (as geth reads --password; a final newline adds no empty password).
+func readPasswordFile(path string) ([]string, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read password file: %v", err)
+	}
+	lines := strings.Split(string(text), "\n")
+	if len(lines) > 1 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], "\r")
+	}
+	return lines, nil
+}
+
+// passwordAt is the password of the i-th account: the i-th line, or the
+// last line for the accounts after it.
+func passwordAt(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return lines[len(lines)-1]
+}
+
+// stdinIsTerminal reports whether standard input is a terminal.
+func stdinIsTerminal() bool {
+	fi, err := os.Stdin.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+var stdinLines = bufio.NewReader(os.Stdin)
+
+// readPassword asks for a password on the terminal (without echo); when
+// standard input is not a terminal it reads one line from it. With
+// confirm the password is asked twice.
+func readPassword(msg string, confirm bool) (string, error) {
+	read := func(msg string) (string, error) {
+		if stdinIsTerminal() {
+			return prompt.Stdin.PromptPassword(msg)
+		}
+		fmt.Fprint(os.Stderr, msg)
+		line, err := stdinLines.ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no password given: use --password FILE or type it on a terminal")
+		}
+		fmt.Fprintln(os.Stderr)
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	pw, err := read(msg)
+	if err != nil || !confirm {
+		return pw, err
+	}
+	again, err := read("Repeat password: ")
+	if err != nil {
+		return "", err
+	}
+	if pw != again {
+		return "", errors.New("passwords do not match")
+	}
+	return pw, nil
+}
