@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/urfave/cli/v2"
 )
@@ -58,12 +59,14 @@ func keystorePath(ctx *cli.Context) (string, error) {
 	return filepath.Abs(dir)
 }
 
-func openKeyStore(ctx *cli.Context) (*keyStore, error) {
+// openKeyStore opens the keystore of --keystore / --datadir and returns
+// it with its directory.
+func openKeyStore(ctx *cli.Context) (*keystore.KeyStore, string, error) {
 	dir, err := keystorePath(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return newKeyStore(dir, ctx.Bool(lightKDFFlag.Name)), nil
+	return newKeyStore(dir, ctx.Bool(lightKDFFlag.Name)), dir, nil
 }
 
 // newPassword is the password of a new key file: the first line of
@@ -84,7 +87,7 @@ func accountNew(ctx *cli.Context) error {
 	if ctx.Args().Present() {
 		return fmt.Errorf("unexpected argument %q", ctx.Args().First())
 	}
-	ks, err := openKeyStore(ctx)
+	ks, _, err := openKeyStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -92,13 +95,13 @@ func accountNew(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	k, err := ks.newAccount(pw)
+	a, err := ks.NewAccount(pw)
 	if err != nil {
 		return fmt.Errorf("failed to create account: %v", err)
 	}
 	fmt.Printf("\nYour new key was generated\n\n")
-	fmt.Printf("Public address of the key:   %s\n", k.Address.Hex())
-	fmt.Printf("Path of the secret key file: %s\n\n", k.Path)
+	fmt.Printf("Public address of the key:   %s\n", a.Address.Hex())
+	fmt.Printf("Path of the secret key file: %s\n\n", a.URL.Path)
 	fmt.Printf("- You can share your public address with anyone. Others need it to interact with you.\n")
 	fmt.Printf("- You must NEVER share the secret key with anyone! The key controls access to your funds!\n")
 	fmt.Printf("- You must BACKUP your key file! Without the key, it's impossible to access account funds!\n")
@@ -110,19 +113,16 @@ func accountList(ctx *cli.Context) error {
 	if ctx.Args().Present() {
 		return fmt.Errorf("unexpected argument %q", ctx.Args().First())
 	}
-	ks, err := openKeyStore(ctx)
+	ks, dir, err := openKeyStore(ctx)
 	if err != nil {
 		return err
 	}
-	keys, err := ks.keys()
-	if err != nil {
-		return err
+	accs := ks.Accounts()
+	if len(accs) == 0 {
+		fmt.Fprintf(os.Stderr, "No accounts in %s\n", dir)
 	}
-	if len(keys) == 0 {
-		fmt.Fprintf(os.Stderr, "No accounts in %s\n", ks.dir)
-	}
-	for i, k := range keys {
-		fmt.Printf("Account #%d: {%x} keystore://%s\n", i, k.Address, k.Path)
+	for i, a := range accs {
+		fmt.Printf("Account #%d: {%x} %s\n", i, a.Address, a.URL)
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func accountImport(ctx *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to load the private key: %v", err)
 	}
-	ks, err := openKeyStore(ctx)
+	ks, _, err := openKeyStore(ctx)
 	if err != nil {
 		return err
 	}
@@ -143,11 +143,11 @@ func accountImport(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	k, err := ks.importKey(key, pw)
+	a, err := ks.ImportECDSA(key, pw)
 	if err != nil {
 		return fmt.Errorf("could not create the account: %v", err)
 	}
-	fmt.Printf("Address: {%x}\n", k.Address)
-	fmt.Printf("Path of the secret key file: %s\n", k.Path)
+	fmt.Printf("Address: {%x}\n", a.Address)
+	fmt.Printf("Path of the secret key file: %s\n", a.URL.Path)
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"math/big"
@@ -11,7 +10,9 @@ import (
 
 	"github.com/cocogeth/cocogeth/governance"
 	ethereum "github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -64,7 +65,7 @@ type sender struct {
 	rpc     *rpc.Client
 	ec      *ethclient.Client
 	from    common.Address
-	key     *ecdsa.PrivateKey // nil: the node signs (eth_sendTransaction)
+	ks      *keystore.KeyStore // holds from unlocked; nil: the node signs (eth_sendTransaction)
 	timeout time.Duration
 }
 
@@ -81,30 +82,22 @@ func newSender(ctx *cli.Context, c *rpc.Client) (*sender, error) {
 		s.from = common.HexToAddress(want)
 		return s, nil
 	}
-	ks, err := openKeyStore(ctx)
+	ks, dir, err := openKeyStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := ks.keys()
-	if err != nil {
-		return nil, err
-	}
-	var k keyFile
-	switch {
+	var acc accounts.Account
+	switch accs := ks.Accounts(); {
 	case want != "":
-		addr, err := resolveAccount(ks, want)
-		if err != nil {
-			return nil, fmt.Errorf("account %s: %v (keystore %s)", want, err, ks.dir)
+		if acc, err = resolveAccount(ks, want); err != nil {
+			return nil, fmt.Errorf("account %s: %v (keystore %s)", want, err, dir)
 		}
-		if k, err = ks.find(addr); err != nil {
-			return nil, err
-		}
-	case len(keys) == 1:
-		k = keys[0]
-	case len(keys) == 0:
-		return nil, fmt.Errorf("no account in keystore %s: create one (cocogeth account new / import) or give --keystore, or sign on the node with --node-sign --account ADDRESS", ks.dir)
+	case len(accs) == 1:
+		acc = accs[0]
+	case len(accs) == 0:
+		return nil, fmt.Errorf("no account in keystore %s: create one (cocogeth account new / import) or give --keystore, or sign on the node with --node-sign --account ADDRESS", dir)
 	default:
-		return nil, fmt.Errorf("keystore %s holds %d accounts: choose one with --account", ks.dir, len(keys))
+		return nil, fmt.Errorf("keystore %s holds %d accounts: choose one with --account", dir, len(accs))
 	}
 	var pw string
 	if file := ctx.String(passwordFlag.Name); file != "" {
@@ -113,13 +106,13 @@ func newSender(ctx *cli.Context, c *rpc.Client) (*sender, error) {
 			return nil, err
 		}
 		pw = lines[0]
-	} else if pw, err = readPassword(fmt.Sprintf("Password of %s: ", k.Address.Hex()), false); err != nil {
+	} else if pw, err = readPassword(fmt.Sprintf("Password of %s: ", acc.Address.Hex()), false); err != nil {
 		return nil, err
 	}
-	if s.key, err = ks.decrypt(k, pw); err != nil {
-		return nil, fmt.Errorf("account %s: %v", k.Address.Hex(), err)
+	if err := ks.Unlock(acc, pw); err != nil {
+		return nil, fmt.Errorf("account %s: %v", acc.Address.Hex(), err)
 	}
-	s.from = k.Address
+	s.ks, s.from = ks, acc.Address
 	return s, nil
 }
 
@@ -163,7 +156,7 @@ func (s *sender) send(ctx context.Context, data []byte) (*types.Receipt, error) 
 		gas = head.GasLimit
 	}
 	var hash common.Hash
-	if s.key == nil {
+	if s.ks == nil {
 		args := map[string]any{"from": s.from, "to": to, "input": hexutil.Bytes(data), "gas": hexutil.Uint64(gas)}
 		if err := s.rpc.CallContext(ctx, &hash, "eth_sendTransaction", args); err != nil {
 			return nil, fmt.Errorf("eth_sendTransaction from %s: %v", s.from.Hex(), err)
@@ -182,9 +175,9 @@ func (s *sender) send(ctx context.Context, data []byte) (*types.Receipt, error) 
 			return nil, err
 		}
 		feeCap := new(big.Int).Add(tip, new(big.Int).Mul(head.BaseFee, big.NewInt(2)))
-		tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{
+		tx, err := s.ks.SignTx(accounts.Account{Address: s.from}, types.NewTx(&types.DynamicFeeTx{
 			ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: &to, Data: data,
-		}), types.LatestSignerForChainID(chainID), s.key)
+		}), chainID)
 		if err != nil {
 			return nil, err
 		}

@@ -1,100 +1,69 @@
 package main
 
 import (
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/node"
 )
 
-// The Web3 Secret Storage test vectors (as in go-ethereum's
-// accounts/keystore/testdata/v3_test_vector.json).
-var secretStorageVectors = map[string]string{
-	"scrypt": `{"crypto":{"cipher":"aes-128-ctr","cipherparams":{"iv":"83dbcc02d8ccb40e466191a123791e0e"},
-		"ciphertext":"d172bf743a674da9cdad04534d56926ef8358534d458fffccd4e6ad2fbde479c","kdf":"scrypt",
-		"kdfparams":{"dklen":32,"n":262144,"r":1,"p":8,"salt":"ab0c7876052600dd703518d6fc3fe8984592145b591fc8fb5c6d43190334ba19"},
-		"mac":"2103ac29920d71da29f15d75b4a16dbe95cfd7ff8faea1056c33131d846e3097"},
-		"id":"3198bc9c-6672-5ab3-d995-4942343ae5b6","version":3}`,
-	"pbkdf2": `{"crypto":{"cipher":"aes-128-ctr","cipherparams":{"iv":"6087dab2f9fdbbfaddc31a909735c1e6"},
-		"ciphertext":"5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa46","kdf":"pbkdf2",
-		"kdfparams":{"c":262144,"dklen":32,"prf":"hmac-sha256","salt":"ae3cd4e7013836a3df6bd7241b12db061dbe2c6785853cce422d148a624ce0bd"},
-		"mac":"517ead924a9d0dc3124507e3393d175ce3ff7c1e96529c6c555ce9e51205e9b2"},
-		"id":"3198bc9c-6672-5ab3-d995-4942343ae5b6","version":3}`,
-}
-
-func TestDecryptTestVectors(t *testing.T) {
-	const priv = "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d"
-	for name, js := range secretStorageVectors {
-		key, err := decryptKeyJSON([]byte(js), "testpassword")
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if got := hex.EncodeToString(crypto.FromECDSA(key)); got != priv {
-			t.Errorf("%s: key %s, want %s", name, got, priv)
-		}
-		if _, err := decryptKeyJSON([]byte(js), "wrong"); !errors.Is(err, errDecrypt) {
-			t.Errorf("%s: wrong password: %v, want %v", name, err, errDecrypt)
-		}
+// TestLightKDF checks that --lightkdf writes key files with geth's light
+// scrypt parameters.
+func TestLightKDF(t *testing.T) {
+	ks := newKeyStore(t.TempDir(), true)
+	a, err := ks.NewAccount("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(a.URL.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kf struct {
+		Crypto struct {
+			KDFParams struct{ N, P int } `json:"kdfparams"`
+		} `json:"crypto"`
+	}
+	if err := json.Unmarshal(data, &kf); err != nil {
+		t.Fatal(err)
+	}
+	if p := kf.Crypto.KDFParams; p.N != keystore.LightScryptN || p.P != keystore.LightScryptP {
+		t.Errorf("scrypt n=%d p=%d, want n=%d p=%d", p.N, p.P, keystore.LightScryptN, keystore.LightScryptP)
 	}
 }
 
-func TestKeyStoreRoundTrip(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "keystore")
-	ks := newKeyStore(dir, true)
-	if keys, err := ks.keys(); err != nil || len(keys) != 0 {
-		t.Fatalf("missing directory: %v %v", keys, err)
+// TestResolveAccount checks --unlock / --account resolution: by address
+// or by index in the order of `account list`.
+func TestResolveAccount(t *testing.T) {
+	ks := newKeyStore(filepath.Join(t.TempDir(), "keystore"), true)
+	if accs := ks.Accounts(); len(accs) != 0 {
+		t.Fatalf("missing directory: %v", accs)
 	}
-	a, err := ks.newAccount("pw a")
+	a, err := ks.NewAccount("pw a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	priv, _ := crypto.HexToECDSA("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
-	b, err := ks.importKey(priv, "pw b")
+	b, err := ks.ImportECDSA(priv, "pw b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ks.importKey(priv, "again"); !errors.Is(err, errAccountExists) {
-		t.Errorf("second import: %v, want %v", err, errAccountExists)
-	}
-	// geth's file name and permissions.
-	name := regexp.MustCompile(`^UTC--\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{9}Z--[0-9a-f]{40}$`)
-	for _, k := range []keyFile{a, b} {
-		if !name.MatchString(filepath.Base(k.Path)) || !strings.HasSuffix(k.Path, hex.EncodeToString(k.Address[:])) {
-			t.Errorf("key file name %s", filepath.Base(k.Path))
-		}
-		if fi, err := os.Stat(k.Path); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Errorf("key file mode %v (%v)", fi.Mode(), err)
-		}
-	}
-	// Files that are not keys are skipped.
-	os.WriteFile(filepath.Join(dir, "README"), []byte("not a key"), 0o644)
-	os.WriteFile(filepath.Join(dir, ".hidden"), []byte(`{"address":"`+hex.EncodeToString(a.Address[:])+`"}`), 0o644)
-	keys, err := ks.keys()
-	if err != nil || len(keys) != 2 {
-		t.Fatalf("keys: %v %v", keys, err)
-	}
-	got, err := ks.decrypt(b, "pw b")
-	if err != nil || got.D.Cmp(priv.D) != 0 {
-		t.Fatalf("decrypt imported key: %v", err)
-	}
-	if _, err := ks.decrypt(a, "pw b"); !errors.Is(err, errDecrypt) {
-		t.Errorf("wrong password: %v", err)
-	}
-	// Index (files sort by creation time) and address resolve to the
-	// same account.
-	for _, s := range []string{"1", b.Address.Hex(), strings.ToLower(b.Address.Hex())} {
-		if addr, err := resolveAccount(ks, s); err != nil || addr != b.Address {
-			t.Errorf("resolve %s: %v %v", s, addr, err)
+	// Key file names start with the creation time, so a is #0 and b #1.
+	for s, want := range map[string]common.Address{
+		"0": a.Address, "1": b.Address, b.Address.Hex(): b.Address, strings.ToLower(b.Address.Hex()): b.Address,
+	} {
+		if got, err := resolveAccount(ks, s); err != nil || got.Address != want {
+			t.Errorf("resolve %s: %v %v, want %v", s, got.Address, err, want)
 		}
 	}
 	for s, want := range map[string]string{
@@ -109,59 +78,64 @@ func TestKeyStoreRoundTrip(t *testing.T) {
 	}
 }
 
-// TestKeyStoreWallets checks the node's view of the keystore: locked and
-// unlocked signing with geth's errors, and accounts arriving later.
-func TestKeyStoreWallets(t *testing.T) {
-	ks := newKeyStore(t.TempDir(), true)
-	k, err := ks.newAccount("pw")
+// TestNodeAccountBackends checks the node's view of the keystore: the
+// keystore directory of the node, with the --unlock accounts unlocked.
+func TestNodeAccountBackends(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	stack, err := node.New(&node.Config{DataDir: t.TempDir(), KeyStoreDir: dir, UseLightweightKDF: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend := newKSBackend(ks)
-	am := accounts.NewManager(nil, backend)
+	defer stack.Close()
+	ks := newKeyStore(dir, true)
+	unlocked, err := ks.NewAccount("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked, err := ks.NewAccount("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Unlock(unlocked, "pw"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without --unlock the node serves its keystore directory, locked.
+	unlockedStore = nil
+	am := accounts.NewManager(nil, nodeAccountBackends(stack)...)
 	defer am.Close()
-	if got := am.Accounts(); len(got) != 1 || got[0] != k.Address {
+	if got := am.Accounts(); len(got) != 2 {
 		t.Fatalf("accounts %v", got)
 	}
-	w, err := am.Find(accounts.Account{Address: k.Address})
+	tx := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(1337), Gas: 21000, GasFeeCap: big.NewInt(1), To: &unlocked.Address})
+	sign := func(am *accounts.Manager, a accounts.Account) (*types.Transaction, error) {
+		w, err := am.Find(accounts.Account{Address: a.Address})
+		if err != nil {
+			return nil, err
+		}
+		return w.SignTx(accounts.Account{Address: a.Address}, tx, big.NewInt(1337))
+	}
+	if _, err := sign(am, unlocked); !errors.Is(err, keystore.ErrLocked) {
+		t.Errorf("without --unlock: %v, want %v", err, keystore.ErrLocked)
+	}
+
+	// With --unlock it serves the keystore that unlocked them.
+	unlockedStore = ks
+	defer func() { unlockedStore = nil }()
+	am2 := accounts.NewManager(nil, nodeAccountBackends(stack)...)
+	defer am2.Close()
+	signed, err := sign(am2, unlocked)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := types.NewTx(&types.DynamicFeeTx{ChainID: big.NewInt(1337), Gas: 21000, GasFeeCap: big.NewInt(1), To: &k.Address})
-	acc := accounts.Account{Address: k.Address}
-	if _, err := w.SignTx(acc, tx, big.NewInt(1337)); err == nil || err.Error() != "authentication needed: password or unlock" {
-		t.Errorf("locked: %v", err)
-	}
-	if st, _ := w.Status(); st != "Locked" {
-		t.Errorf("status %s", st)
-	}
-	if _, err := w.SignTxWithPassphrase(acc, "bad", tx, big.NewInt(1337)); !errors.Is(err, errDecrypt) {
-		t.Errorf("bad passphrase: %v", err)
-	}
-	if err := ks.unlock(k.Address, "pw"); err != nil {
-		t.Fatal(err)
-	}
-	signed, err := w.SignTx(acc, tx, big.NewInt(1337))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if from, err := types.Sender(types.LatestSignerForChainID(big.NewInt(1337)), signed); err != nil || from != k.Address {
+	if from, err := types.Sender(types.LatestSignerForChainID(big.NewInt(1337)), signed); err != nil || from != unlocked.Address {
 		t.Errorf("signed by %v (%v)", from, err)
 	}
-	if _, err := am.Find(accounts.Account{Address: common.HexToAddress("0x01")}); !errors.Is(err, accounts.ErrUnknownAccount) {
+	if _, err := sign(am2, locked); err == nil || err.Error() != "authentication needed: password or unlock" {
+		t.Errorf("locked: %v", err)
+	}
+	if _, err := sign(am2, accounts.Account{Address: common.HexToAddress("0x01")}); !errors.Is(err, accounts.ErrUnknownAccount) {
 		t.Errorf("unknown account: %v", err)
-	}
-	// A key file added later shows up.
-	k2, err := ks.newAccount("pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(3 * keystoreRefresh)
-	for len(am.Accounts()) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("new account %s not listed: %v", k2.Address.Hex(), am.Accounts())
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

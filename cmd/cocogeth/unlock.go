@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/ethereum/go-ethereum/accounts"
-	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/console/prompt"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
@@ -39,16 +38,17 @@ func init() {
 
 // unlockedStore is the keystore whose --unlock accounts were unlocked
 // before the node was built; the node serves it.
-var unlockedStore *keyStore
+var unlockedStore *keystore.KeyStore
 
-// nodeAccountBackends is eth.AccountBackends: the node's keystore, with
-// the --unlock accounts unlocked.
+// nodeAccountBackends is eth.AccountBackends: go-ethereum's keystore of
+// the node's keystore directory (as geth registers it), with the --unlock
+// accounts unlocked.
 func nodeAccountBackends(stack *node.Node) []accounts.Backend {
 	ks := unlockedStore
 	if ks == nil {
 		ks = newKeyStore(stack.KeyStoreDir(), stack.Config().UseLightweightKDF)
 	}
-	return []accounts.Backend{newKSBackend(ks)}
+	return []accounts.Backend{ks}
 }
 
 // prepareUnlock runs for --unlock before the node is built: it checks that
@@ -84,65 +84,41 @@ func prepareUnlock(ctx *cli.Context, list string) error {
 		}
 	}
 	for i, w := range wanted {
-		addr, err := resolveAccount(ks, w)
+		a, err := resolveAccount(ks, w)
 		if err != nil {
 			return fmt.Errorf("could not unlock %q: %v", w, err)
 		}
 		if passwords != nil {
-			if err := ks.unlock(addr, passwordAt(passwords, i)); err != nil {
-				return fmt.Errorf("failed to unlock account %s (%v)", addr.Hex(), err)
+			if err := ks.Unlock(a, passwordAt(passwords, i)); err != nil {
+				return fmt.Errorf("failed to unlock account %s (%v)", a.Address.Hex(), err)
 			}
-		} else if err := unlockInteractively(ks, addr); err != nil {
+		} else if err := unlockInteractively(ks, a); err != nil {
 			return err
 		}
-		log.Info("Unlocked account", "address", addr.Hex())
+		log.Info("Unlocked account", "address", a.Address.Hex())
 	}
 	unlockedStore = ks
 	return nil
 }
 
-// unlockInteractively asks for the password of addr, three times at most.
-func unlockInteractively(ks *keyStore, addr common.Address) error {
+// unlockInteractively asks for the password of a, three times at most.
+func unlockInteractively(ks *keystore.KeyStore, a accounts.Account) error {
 	const tries = 3
 	var err error
 	for try := 1; try <= tries; try++ {
 		var pw string
-		pw, err = readPassword(fmt.Sprintf("Unlocking account %s | Attempt %d/%d\nPassword: ", addr.Hex(), try, tries), false)
+		pw, err = readPassword(fmt.Sprintf("Unlocking account %s | Attempt %d/%d\nPassword: ", a.Address.Hex(), try, tries), false)
 		if err != nil {
 			return err
 		}
-		if err = ks.unlock(addr, pw); err == nil {
+		if err = ks.Unlock(a, pw); err == nil {
 			return nil
 		}
-		if !errors.Is(err, errDecrypt) {
+		if !errors.Is(err, keystore.ErrDecrypt) {
 			break
 		}
 	}
-	return fmt.Errorf("failed to unlock account %s (%v)", addr.Hex(), err)
-}
-
-// resolveAccount reads an account of the keystore given by address or by
-// index (in the order of `cocogeth account list`).
-func resolveAccount(ks *keyStore, s string) (common.Address, error) {
-	if common.IsHexAddress(s) {
-		addr := common.HexToAddress(s)
-		if _, err := ks.find(addr); err != nil {
-			return common.Address{}, err
-		}
-		return addr, nil
-	}
-	index, err := strconv.Atoi(s)
-	if err != nil || index < 0 {
-		return common.Address{}, fmt.Errorf("invalid account address or index %q", s)
-	}
-	keys, err := ks.keys()
-	if err != nil {
-		return common.Address{}, err
-	}
-	if index >= len(keys) {
-		return common.Address{}, fmt.Errorf("index %d higher than number of accounts %d", index, len(keys))
-	}
-	return keys[index].Address, nil
+	return fmt.Errorf("failed to unlock account %s (%v)", a.Address.Hex(), err)
 }
 
 // readPasswordFile returns the passwords of a password file, one per line
