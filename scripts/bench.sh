@@ -25,6 +25,7 @@
 #   KEY []        funder private key (default: the node's dev key)
 #   STARTUP_TIMEOUT [60]  seconds to wait for the node's RPC
 #   KEEP_DATADIR [0]      1: keep the node's data directory
+#   SETTLE [15]           seconds of idle between runs (background indexing, compaction)
 #   NODES [1]             3 (or more): a Raft cluster started with scripts/devnet.sh,
 #                         load spread across all nodes round-robin
 set -euo pipefail
@@ -55,6 +56,7 @@ KEY=${KEY:-}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-60}
 KEEP_DATADIR=${KEEP_DATADIR:-0}
 NODES=${NODES:-1}
+SETTLE=${SETTLE:-15}
 
 for bin in "$NODE_BIN" "$BENCH_BIN"; do
 	if [[ ! -x $bin ]]; then
@@ -254,7 +256,15 @@ profile_for() { # profile_for NAME: sets PROF to the cocobench profiling flags
 	fi
 }
 
+first_run=1
 for run in $RUNS; do
+	# Let the nodes finish the previous run's background work (log
+	# indexing, compaction) so each run measures its own load.
+	if ((first_run == 0 && SETTLE > 0)); then
+		echo "bench: settling ${SETTLE}s before $run"
+		sleep "$SETTLE"
+	fi
+	first_run=0
 	case $run in
 	transfer)
 		profile_for transfer
