@@ -128,6 +128,9 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 		log.Warn("Unclean shutdown detected: the node was not stopped cleanly last time", "booted", last,
 			"age", common.PrettyAge(last), "count", len(booted))
 	}
+	if err := recoverInterruptedRestore(db); err != nil {
+		return nil, err
+	}
 	chain, err := NewChain(db, ChainConfig{TrieCleanCache: cfg.TrieCache << 20})
 	if err != nil {
 		return nil, err

@@ -25,8 +25,13 @@ var snapshotMagic = []byte("cocogeth-snapshot-v1")
 
 const snapshotEnd = 0xFFFFFFFF
 
-// keys that belong to one node and never travel in a snapshot.
-var localKeys = [][]byte{[]byte("unclean-shutdown")}
+// restoringKey marks a snapshot install in progress: the chain database is
+// incomplete until it is gone.
+var restoringKey = []byte("cocogeth-restoring")
+
+// keys that belong to one node and never travel in a snapshot, nor are
+// wiped by an install. The genesis file is the same on every node.
+var localKeys = [][]byte{[]byte("unclean-shutdown"), restoringKey, genesisSpecKey}
 
 func isLocalKey(k []byte) bool {
 	for _, l := range localKeys {
@@ -149,6 +154,12 @@ func (f *fsm) Restore(r io.Reader) error {
 		}
 	}()
 	db := f.chain.db
+	if err := db.Put(restoringKey, hdrBytes(index)); err != nil {
+		return err
+	}
+	if err := db.SyncKeyValue(); err != nil {
+		return err
+	}
 	// Wipe, keeping this node's own keys.
 	it := db.NewIterator(nil, nil)
 	batch := db.NewBatch()
@@ -206,6 +217,12 @@ func (f *fsm) Restore(r io.Reader) error {
 	if err := db.SyncKeyValue(); err != nil {
 		return err
 	}
+	if err := db.Delete(restoringKey); err != nil {
+		return err
+	}
+	if err := db.SyncKeyValue(); err != nil {
+		return err
+	}
 	if err := f.chain.reload(); err != nil {
 		return fmt.Errorf("reopen chain after snapshot: %w", err)
 	}
@@ -220,4 +237,50 @@ func (f *fsm) Restore(r io.Reader) error {
 	head := f.chain.CurrentHeader()
 	log.Info("Installed state snapshot", "index", index, "head", head.Number, "hash", head.Hash(), "records", n, "elapsed", time.Since(start))
 	return nil
+}
+
+func hdrBytes(index uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], index)
+	return b[:]
+}
+
+// recoverInterruptedRestore returns a database whose snapshot install was
+// cut short (a crash mid-way) to its genesis state, so the node starts and
+// Raft installs the snapshot again (it keeps the last one it received).
+func recoverInterruptedRestore(db ethdb.Database) error {
+	if ok, _ := db.Has(restoringKey); !ok {
+		return nil
+	}
+	spec, err := ReadSpec(db)
+	if err != nil {
+		return fmt.Errorf("interrupted snapshot install and no genesis to restart from: %w", err)
+	}
+	log.Warn("A state snapshot install was interrupted; restarting from genesis, the snapshot will be installed again")
+	it := db.NewIterator(nil, nil)
+	batch := db.NewBatch()
+	for it.Next() {
+		if isLocalKey(it.Key()) {
+			continue
+		}
+		batch.Delete(it.Key())
+		if batch.ValueSize() > 16<<20 {
+			if err := batch.Write(); err != nil {
+				it.Release()
+				return err
+			}
+			batch.Reset()
+		}
+	}
+	it.Release()
+	if err := batch.Write(); err != nil {
+		return err
+	}
+	if _, err := InitChain(db, spec); err != nil {
+		return err
+	}
+	if err := db.Delete(restoringKey); err != nil {
+		return err
+	}
+	return db.SyncKeyValue()
 }
