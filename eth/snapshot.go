@@ -160,27 +160,10 @@ func (f *fsm) Restore(r io.Reader) error {
 	if err := db.SyncKeyValue(); err != nil {
 		return err
 	}
-	// Wipe, keeping this node's own keys.
-	it := db.NewIterator(nil, nil)
-	batch := db.NewBatch()
-	for it.Next() {
-		if isLocalKey(it.Key()) {
-			continue
-		}
-		batch.Delete(it.Key())
-		if batch.ValueSize() > 16<<20 {
-			if err := batch.Write(); err != nil {
-				it.Release()
-				return err
-			}
-			batch.Reset()
-		}
-	}
-	it.Release()
-	if err := batch.Write(); err != nil {
+	if err := wipeChainDB(db); err != nil {
 		return err
 	}
-	batch.Reset()
+	batch := db.NewBatch()
 	var n int
 	var u32 [4]byte
 	for {
@@ -257,23 +240,7 @@ func recoverInterruptedRestore(db ethdb.Database) error {
 		return fmt.Errorf("interrupted snapshot install and no genesis to restart from: %w", err)
 	}
 	log.Warn("A state snapshot install was interrupted; restarting from genesis, the snapshot will be installed again")
-	it := db.NewIterator(nil, nil)
-	batch := db.NewBatch()
-	for it.Next() {
-		if isLocalKey(it.Key()) {
-			continue
-		}
-		batch.Delete(it.Key())
-		if batch.ValueSize() > 16<<20 {
-			if err := batch.Write(); err != nil {
-				it.Release()
-				return err
-			}
-			batch.Reset()
-		}
-	}
-	it.Release()
-	if err := batch.Write(); err != nil {
+	if err := wipeChainDB(db); err != nil {
 		return err
 	}
 	if _, err := InitChain(db, spec); err != nil {
@@ -283,4 +250,27 @@ func recoverInterruptedRestore(db ethdb.Database) error {
 		return err
 	}
 	return db.SyncKeyValue()
+}
+
+// wipeChainDB deletes every key but this node's own.
+func wipeChainDB(db ethdb.Database) error {
+	it := db.NewIterator(nil, nil)
+	defer it.Release()
+	batch := db.NewBatch()
+	for it.Next() {
+		if isLocalKey(it.Key()) {
+			continue
+		}
+		batch.Delete(it.Key())
+		if batch.ValueSize() > 16<<20 {
+			if err := batch.Write(); err != nil {
+				return err
+			}
+			batch.Reset()
+		}
+	}
+	if err := it.Error(); err != nil {
+		return err
+	}
+	return batch.Write()
 }
