@@ -29,6 +29,10 @@ type fsm struct {
 
 	mu    sync.Mutex
 	local map[common.Hash]*builtBlock // built here, proposed, not yet applied
+
+	// Progress summary, touched only by Apply (one entry at a time).
+	statBlocks, statTxs int
+	statSince           time.Time
 }
 
 func newFSM(chain *Chain, pool *TxPool, kv ethdb.KeyValueStore) *fsm {
@@ -106,7 +110,29 @@ func (f *fsm) Apply(index uint64, entry []byte) error {
 	blockWriteTimer.UpdateSince(start)
 	f.pool.onBlock(b.block)
 	log.Debug("Committed block", "number", b.block.NumberU64(), "hash", hash, "txs", len(b.block.Transactions()), "index", index)
+	f.progress(b.block, index)
 	return nil
+}
+
+// progressEvery is how often committed blocks are summarised at info
+// level (a node replaying or catching up shows its progress this way).
+const progressEvery = 8 * time.Second
+
+// progress logs a summary of the blocks committed since the last one.
+func (f *fsm) progress(block *types.Block, index uint64) {
+	f.statBlocks++
+	f.statTxs += len(block.Transactions())
+	now := time.Now()
+	if f.statSince.IsZero() {
+		f.statSince = now
+	}
+	if now.Sub(f.statSince) < progressEvery {
+		return
+	}
+	log.Info("Committed blocks", "count", f.statBlocks, "txs", f.statTxs, "head", block.NumberU64(),
+		"hash", block.Hash(), "index", index,
+		"elapsed", common.PrettyDuration(now.Sub(f.statSince)))
+	f.statBlocks, f.statTxs, f.statSince = 0, 0, now
 }
 
 // check verifies a block from another node without executing it.
