@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"reflect"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/accounts"
@@ -14,16 +13,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/log"
-	"github.com/ethereum/go-ethereum/node"
 	"github.com/holiman/uint256"
 )
-
-// AccountBackends, when set, supplies the account backends (keystores)
-// of a node: the service adds them to the node's account manager when it
-// is created, before the node starts. They back eth_accounts,
-// eth_sendTransaction and eth_signTransaction. cocogeth sets it to serve
-// the node's keystore directory with the --unlock accounts unlocked.
-var AccountBackends func(stack *node.Node) []accounts.Backend
 
 // SendAPI holds the eth_ methods that sign with the node's accounts:
 // eth_sendTransaction and eth_signTransaction, as geth serves them. An
@@ -35,18 +26,11 @@ type SendAPI struct {
 	nonces addrLocker
 }
 
-// newSendAPI returns the signing API of s and adds the account backends
-// of AccountBackends to the node's account manager, unless it already
-// has a backend of the same type (the APIs may be listed more than once).
+// newSendAPI returns the signing API of s. It signs with the wallets of
+// the node's account manager (s.stack.AccountManager()), whose backends
+// the node's owner adds (cocogeth: the keystore, --unlock accounts
+// unlocked).
 func newSendAPI(s *Service) *SendAPI {
-	if s.stack != nil && AccountBackends != nil {
-		am := s.stack.AccountManager()
-		for _, b := range AccountBackends(s.stack) {
-			if len(am.Backends(reflect.TypeOf(b))) == 0 {
-				am.AddBackend(b)
-			}
-		}
-	}
 	return &SendAPI{s: s}
 }
 

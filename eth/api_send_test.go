@@ -72,10 +72,7 @@ func newSendService(t *testing.T) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stack.Close() })
-	AccountBackends = func(*node.Node) []accounts.Backend {
-		return []accounts.Backend{&testBackend{[]accounts.Wallet{&testWallet{addr: addrA, key: keyA}, &testWallet{addr: addrB}}}}
-	}
-	t.Cleanup(func() { AccountBackends = nil })
+	stack.AccountManager().AddBackend(&testBackend{[]accounts.Wallet{&testWallet{addr: addrA, key: keyA}, &testWallet{addr: addrB}}})
 	db := rawdb.NewMemoryDatabase()
 	if _, err := InitChain(db, genesis.Dev()); err != nil {
 		t.Fatal(err)

@@ -66,6 +66,7 @@ var nodeFlags = []cli.Flag{
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
 	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftTrailing,
+	unlockFlag, passwordFlag, insecureUnlockFlag,
 }
 
 func splitList(s string) []string {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/node"
+	"github.com/urfave/cli/v2"
 )
 
 // TestLightKDF checks that --lightkdf writes key files with geth's light
@@ -78,15 +80,26 @@ func TestResolveAccount(t *testing.T) {
 	}
 }
 
-// TestNodeAccountBackends checks the node's view of the keystore: the
-// keystore directory of the node, with the --unlock accounts unlocked.
-func TestNodeAccountBackends(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "keys")
-	stack, err := node.New(&node.Config{DataDir: t.TempDir(), KeyStoreDir: dir, UseLightweightKDF: true})
-	if err != nil {
+// testContext is the command line of the node: nodeFlags parsed from args.
+func testContext(t *testing.T, args ...string) *cli.Context {
+	t.Helper()
+	set := flag.NewFlagSet("cocogeth", flag.ContinueOnError)
+	for _, f := range nodeFlags {
+		if err := f.Apply(set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := set.Parse(args); err != nil {
 		t.Fatal(err)
 	}
-	defer stack.Close()
+	return cli.NewContext(newApp(), set, nil)
+}
+
+// TestNodeKeystore checks the node's view of the keystore: the keystore
+// directory of the node, with the --unlock accounts unlocked.
+func TestNodeKeystore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	cfg := Config{Node: node.Config{DataDir: t.TempDir(), KeyStoreDir: dir, UseLightweightKDF: true}}
 	ks := newKeyStore(dir, true)
 	unlocked, err := ks.NewAccount("pw")
 	if err != nil {
@@ -96,14 +109,34 @@ func TestNodeAccountBackends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ks.Unlock(unlocked, "pw"); err != nil {
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("pw\n"), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// nodeAccounts is the account manager of a node wired as runNode
+	// wires it: the keystore of nodeKeystore added after node.New.
+	nodeAccounts := func(args ...string) *accounts.Manager {
+		t.Helper()
+		nks, err := nodeKeystore(testContext(t, args...), &cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if nks == nil {
+			t.Fatal("no keystore")
+		}
+		nodeCfg := cfg.Node
+		nodeCfg.DataDir = t.TempDir() // a node each
+		stack, err := node.New(&nodeCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stack.Close() })
+		stack.AccountManager().AddBackend(nks)
+		return stack.AccountManager()
 	}
 
 	// Without --unlock the node serves its keystore directory, locked.
-	unlockedStore = nil
-	am := accounts.NewManager(nil, nodeAccountBackends(stack)...)
-	defer am.Close()
+	am := nodeAccounts()
 	if got := am.Accounts(); len(got) != 2 {
 		t.Fatalf("accounts %v", got)
 	}
@@ -120,10 +153,7 @@ func TestNodeAccountBackends(t *testing.T) {
 	}
 
 	// With --unlock it serves the keystore that unlocked them.
-	unlockedStore = ks
-	defer func() { unlockedStore = nil }()
-	am2 := accounts.NewManager(nil, nodeAccountBackends(stack)...)
-	defer am2.Close()
+	am2 := nodeAccounts("--unlock", unlocked.Address.Hex(), "--password", pwFile)
 	signed, err := sign(am2, unlocked)
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +166,35 @@ func TestNodeAccountBackends(t *testing.T) {
 	}
 	if _, err := sign(am2, accounts.Account{Address: common.HexToAddress("0x01")}); !errors.Is(err, accounts.ErrUnknownAccount) {
 		t.Errorf("unknown account: %v", err)
+	}
+
+	// Refusals happen in nodeKeystore, before any node is built.
+	badPw := filepath.Join(t.TempDir(), "bad")
+	if err := os.WriteFile(badPw, []byte("nope\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpCfg := cfg
+	httpCfg.Node.HTTPHost = "127.0.0.1"
+	for _, c := range []struct {
+		cfg  *Config
+		args []string
+		want string
+	}{
+		{&cfg, []string{"--unlock", unlocked.Address.Hex(), "--password", badPw}, "failed to unlock account " + unlocked.Address.Hex()},
+		{&cfg, []string{"--unlock", "7", "--password", pwFile}, `could not unlock "7"`},
+		{&cfg, []string{"--unlock", "0", "--password", filepath.Join(t.TempDir(), "missing")}, "failed to read password file"},
+		{&httpCfg, []string{"--unlock", "0", "--password", pwFile}, "account unlock with HTTP access is forbidden"},
+		{&Config{}, []string{"--unlock", "0", "--password", pwFile}, "--unlock needs a --datadir or --keystore"},
+	} {
+		if _, err := nodeKeystore(testContext(t, c.args...), c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+	if ks, err := nodeKeystore(testContext(t, "--unlock", unlocked.Address.Hex(), "--password", pwFile, "--allow-insecure-unlock"), &httpCfg); err != nil || ks == nil {
+		t.Errorf("--allow-insecure-unlock: %v", err)
+	}
+	if ks, err := nodeKeystore(testContext(t), &Config{}); err != nil || ks != nil {
+		t.Errorf("no keystore directory: %v %v", ks, err)
 	}
 }
 

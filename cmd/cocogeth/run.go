@@ -70,11 +70,20 @@ func runNode(ctx *cli.Context) error {
 		cfg.Node.DataDir = dir
 		log.Info("Development chain in a temporary directory, removed on exit", "datadir", dir)
 	}
+	// Open the keystore and unlock --unlock accounts before the node, so
+	// a refused unlock or a wrong password stops before anything opens.
+	ks, err := nodeKeystore(ctx, &cfg)
+	if err != nil {
+		return err
+	}
 	stack, err := node.New(&cfg.Node)
 	if err != nil {
 		return fmt.Errorf("failed to create the node: %v", err)
 	}
 	defer stack.Close()
+	if ks != nil {
+		stack.AccountManager().AddBackend(ks)
+	}
 	if dev {
 		if err := initDatabase(stack, genesis.Dev()); err != nil {
 			return err

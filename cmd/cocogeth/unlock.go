@@ -7,12 +7,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/cocogeth/cocogeth/eth"
 	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/console/prompt"
 	"github.com/ethereum/go-ethereum/log"
-	"github.com/ethereum/go-ethereum/node"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,83 +20,57 @@ import (
 // WebSocket RPC is enabled unless --allow-insecure-unlock is given (IPC
 // only is safe).
 var (
-	unlockFlag = &cli.StringFlag{
-		Name:   "unlock",
-		Usage:  "Comma separated list of accounts to unlock (addresses or keystore indexes)",
-		Action: prepareUnlock,
-	}
+	unlockFlag         = &cli.StringFlag{Name: "unlock", Usage: "Comma separated list of accounts to unlock (addresses or keystore indexes)"}
 	passwordFlag       = &cli.StringFlag{Name: "password", Usage: "Password file to use for non-interactive password input (one password per line)"}
 	insecureUnlockFlag = &cli.BoolFlag{Name: "allow-insecure-unlock", Usage: "Allow insecure account unlocking when account-related RPCs are exposed by http"}
 )
 
-func init() {
-	nodeFlags = append(nodeFlags, unlockFlag, passwordFlag, insecureUnlockFlag)
-	eth.AccountBackends = nodeAccountBackends
-}
-
-// unlockedStore is the keystore whose --unlock accounts were unlocked
-// before the node was built; the node serves it.
-var unlockedStore *keystore.KeyStore
-
-// nodeAccountBackends is eth.AccountBackends: go-ethereum's keystore of
-// the node's keystore directory (as geth registers it), with the --unlock
-// accounts unlocked.
-func nodeAccountBackends(stack *node.Node) []accounts.Backend {
-	ks := unlockedStore
-	if ks == nil {
-		ks = newKeyStore(stack.KeyStoreDir(), stack.Config().UseLightweightKDF)
-	}
-	return []accounts.Backend{ks}
-}
-
-// prepareUnlock runs for --unlock before the node is built: it checks that
-// unlocking is allowed and unlocks the accounts, so that a wrong password
-// stops the command before anything is opened.
-func prepareUnlock(ctx *cli.Context, list string) error {
-	if ctx.Args().Present() {
-		return nil // a subcommand follows; the node does not run
-	}
-	wanted := splitList(list)
-	if len(wanted) == 0 {
-		return nil
-	}
-	cfg, err := makeConfig(ctx)
-	if err != nil {
-		return err
-	}
-	if cfg.Node.ExtRPCEnabled() && !cfg.Node.InsecureUnlockAllowed && !ctx.Bool(insecureUnlockFlag.Name) {
-		return errors.New("account unlock with HTTP access is forbidden: serve RPC over IPC only (no --http, --ws), or pass --allow-insecure-unlock")
+// nodeKeystore opens go-ethereum's keystore of the node's keystore
+// directory (as geth registers it), nil when the node has none, and
+// unlocks the --unlock accounts in it. It runs before the node is built,
+// so that a refused unlock or a wrong password stops the command before
+// anything is opened; the caller adds the keystore to the node's account
+// manager.
+func nodeKeystore(ctx *cli.Context, cfg *Config) (*keystore.KeyStore, error) {
+	wanted := splitList(ctx.String(unlockFlag.Name))
+	if len(wanted) > 0 && cfg.Node.ExtRPCEnabled() && !cfg.Node.InsecureUnlockAllowed && !ctx.Bool(insecureUnlockFlag.Name) {
+		return nil, errors.New("account unlock with HTTP access is forbidden: serve RPC over IPC only (no --http, --ws), or pass --allow-insecure-unlock")
 	}
 	dir, err := cfg.Node.KeyDirConfig()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if dir == "" {
-		return errors.New("--unlock needs a --datadir or --keystore")
+		if len(wanted) > 0 {
+			return nil, errors.New("--unlock needs a --datadir or --keystore")
+		}
+		return nil, nil
 	}
 	ks := newKeyStore(dir, cfg.Node.UseLightweightKDF)
+	if len(wanted) == 0 {
+		return ks, nil
+	}
 	var passwords []string
 	if file := ctx.String(passwordFlag.Name); file != "" {
 		if passwords, err = readPasswordFile(file); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for i, w := range wanted {
 		a, err := resolveAccount(ks, w)
 		if err != nil {
-			return fmt.Errorf("could not unlock %q: %v", w, err)
+			return nil, fmt.Errorf("could not unlock %q: %v", w, err)
 		}
 		if passwords != nil {
 			if err := ks.Unlock(a, passwordAt(passwords, i)); err != nil {
-				return fmt.Errorf("failed to unlock account %s (%v)", a.Address.Hex(), err)
+				return nil, fmt.Errorf("failed to unlock account %s (%v)", a.Address.Hex(), err)
 			}
 		} else if err := unlockInteractively(ks, a); err != nil {
-			return err
+			return nil, err
 		}
 		log.Info("Unlocked account", "address", a.Address.Hex())
 	}
-	unlockedStore = ks
-	return nil
+	return ks, nil
 }
 
 // unlockInteractively asks for the password of a, three times at most.
