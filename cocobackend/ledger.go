@@ -8,9 +8,6 @@ import (
 // ErrStopped is returned by a ledger that has been stopped.
 var ErrStopped = errors.New("ledger stopped")
 
-// ErrNotLeader is returned when an entry is proposed on a node that does not
-// order entries.
-var ErrNotLeader = errors.New("not the leader")
 
 // FSM is the state machine a ledger drives. The Ethereum adapter implements
 // it: each entry is an opaque, versioned, encoded block.
@@ -26,7 +23,9 @@ var ErrNotLeader = errors.New("not the leader")
 //
 // Snapshot captures the state at AppliedIndex for a follower too far behind
 // the log; it must return quickly (Persist does the I/O, concurrently with
-// later Applies). Restore replaces the whole state with a snapshot.
+// later Applies). Restore replaces the whole state with a snapshot; the Raft
+// ledger calls it only for a snapshot newer than AppliedIndex (raft offers
+// its latest snapshot at every start).
 type FSM interface {
 	Apply(index uint64, entry []byte) error
 	AppliedIndex() uint64
