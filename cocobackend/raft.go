@@ -50,9 +50,9 @@ func DefaultRaftConfig() RaftConfig {
 		LeaderLease:       800 * time.Millisecond,
 		CommitTimeout:     5 * time.Millisecond,
 		ApplyTimeout:      10 * time.Second,
-		SnapshotInterval:  30 * time.Second,
-		SnapshotThreshold: 4096,
-		TrailingLogs:      2048,
+		SnapshotInterval:  2 * time.Minute,
+		SnapshotThreshold: 16384,
+		TrailingLogs:      10240,
 	}
 }
 
