@@ -32,7 +32,7 @@ func TestClusterSnapshotCatchUp(t *testing.T) {
 	keys := clusterKeys("snapshot", 4)
 	c := startCluster(t, testnode.ClusterOptions{
 		BlockTime: "1ms", MaxTxs: 1, Alloc: allocFor(keys),
-		Args: []string{"--raft.snapshot-threshold", "256", "--raft.trailing-logs", "128"},
+		Args: []string{"--raft.snapshot-threshold", "256", "--raft.trailing-logs", "128", "--raft.snapshot-interval", "3s"},
 	})
 	lead := c.Leader()
 	f, g := c.Others(lead)[0], c.Others(lead)[1]

@@ -25,6 +25,7 @@ var (
 	raftID        = &cli.StringFlag{Name: "raft.id", Usage: "Raft id of a node not listed in the genesis, to be added later by raft_addPeer (needs --raft.addr)"}
 	raftHeartbeat = &cli.DurationFlag{Name: "raft.heartbeat", Usage: "Raft heartbeat and election timeout", Value: cocobackend.DefaultRaftConfig().HeartbeatTimeout}
 	raftSnapshot  = &cli.Uint64Flag{Name: "raft.snapshot-threshold", Usage: "Ledger entries between state snapshots", Value: cocobackend.DefaultRaftConfig().SnapshotThreshold}
+	raftSnapEvery = &cli.DurationFlag{Name: "raft.snapshot-interval", Usage: "How often Raft checks whether a state snapshot is due", Value: cocobackend.DefaultRaftConfig().SnapshotInterval}
 	raftTrailing  = &cli.Uint64Flag{Name: "raft.trailing-logs", Usage: "Ledger entries kept after a snapshot for lagging followers", Value: cocobackend.DefaultRaftConfig().TrailingLogs}
 )
 
@@ -114,6 +115,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 		cfg.LeaderLease = cfg.HeartbeatTimeout
 		cfg.SnapshotThreshold = ctx.Uint64(raftSnapshot.Name)
 		cfg.TrailingLogs = ctx.Uint64(raftTrailing.Name)
+		cfg.SnapshotInterval = ctx.Duration(raftSnapEvery.Name)
 		for _, v := range vals {
 			if bootstrap {
 				cfg.Peers = append(cfg.Peers, cocobackend.Peer{ID: v.ID, Addr: v.RaftAddr})

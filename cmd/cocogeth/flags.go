@@ -65,7 +65,7 @@ var nodeFlags = []cli.Flag{
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
-	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftTrailing,
+	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftSnapEvery, raftTrailing,
 	unlockFlag, passwordFlag, insecureUnlockFlag,
 }
 
