@@ -8,7 +8,6 @@ import (
 // ErrStopped is returned by a ledger that has been stopped.
 var ErrStopped = errors.New("ledger stopped")
 
-
 // FSM is the state machine a ledger drives. The Ethereum adapter implements
 // it: each entry is an opaque, versioned, encoded block.
 //
