@@ -247,10 +247,7 @@ func (c *Chain) GetHeaderByHash(hash common.Hash) *types.Header {
 // GetHeaderByNumber implements consensus.ChainHeaderReader for the
 // canonical chain.
 func (c *Chain) GetHeaderByNumber(number uint64) *types.Header {
-	if head := c.head.Load(); number > head.Number.Uint64() {
-		return nil
-	}
-	hash := rawdb.ReadCanonicalHash(c.db, number)
+	hash := c.GetCanonicalHash(number)
 	if hash == (common.Hash{}) {
 		return nil
 	}

@@ -314,19 +314,14 @@ func (p *TxPool) ReadyCount() int {
 func (p *TxPool) OldestReady() (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var oldest time.Time
+	// The queue is in arrival order (returned transactions go back to the
+	// front), so its first live entry waited longest.
 	for _, ptx := range p.ready {
-		if ptx.gone || !ptx.inReady {
-			continue
+		if !ptx.gone && ptx.inReady {
+			return ptx.ready, true
 		}
-		// Returned transactions go to the front, so the front is oldest
-		// except for them; take the minimum of the live prefix's first.
-		if oldest.IsZero() || ptx.ready.Before(oldest) {
-			oldest = ptx.ready
-		}
-		break
 	}
-	return oldest, !oldest.IsZero()
+	return time.Time{}, false
 }
 
 // Take hands up to max executable transactions, in arrival order, to the

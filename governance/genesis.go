@@ -89,21 +89,28 @@ func (g *Genesis) Constitution() (*Constitution, error) {
 	}
 	ids := map[string]string{} // actor id → "members[i]"
 	accounts := map[common.Address]string{}
+	// claim registers an actor's id and accounts, refusing ones already
+	// taken by an earlier actor.
+	claim := func(where, id string, accs []common.Address) error {
+		if prev, ok := ids[id]; ok {
+			return fmt.Errorf("constitution: %s: id %q is already used by %s", where, id, prev)
+		}
+		ids[id] = where
+		for _, a := range accs {
+			if prev, ok := accounts[a]; ok {
+				return fmt.Errorf("constitution: %s (%q): account %s already belongs to %s", where, id, a.Hex(), prev)
+			}
+			accounts[a] = fmt.Sprintf("%s (%q)", where, id)
+		}
+		return nil
+	}
 	for i, m := range g.Members {
 		nm, err := normaliseMember(m)
 		if err != nil {
 			return fail("members[%d]: %v", i, err)
 		}
-		where := fmt.Sprintf("members[%d]", i)
-		if prev, ok := ids[nm.ID]; ok {
-			return fail("%s: id %q is already used by %s", where, nm.ID, prev)
-		}
-		ids[nm.ID] = where
-		for _, a := range nm.Accounts {
-			if prev, ok := accounts[a]; ok {
-				return fail("%s (%q): account %s already belongs to %s", where, nm.ID, a.Hex(), prev)
-			}
-			accounts[a] = fmt.Sprintf("%s (%q)", where, nm.ID)
+		if err := claim(fmt.Sprintf("members[%d]", i), nm.ID, nm.Accounts); err != nil {
+			return nil, err
 		}
 		c.Members = append(c.Members, nm)
 	}
@@ -112,16 +119,8 @@ func (g *Genesis) Constitution() (*Constitution, error) {
 		if err != nil {
 			return fail("participants[%d]: %v", i, err)
 		}
-		where := fmt.Sprintf("participants[%d]", i)
-		if prev, ok := ids[np.ID]; ok {
-			return fail("%s: id %q is already used by %s", where, np.ID, prev)
-		}
-		ids[np.ID] = where
-		for _, a := range np.Accounts {
-			if prev, ok := accounts[a]; ok {
-				return fail("%s (%q): account %s already belongs to %s", where, np.ID, a.Hex(), prev)
-			}
-			accounts[a] = fmt.Sprintf("%s (%q)", where, np.ID)
+		if err := claim(fmt.Sprintf("participants[%d]", i), np.ID, np.Accounts); err != nil {
+			return nil, err
 		}
 		c.Participants = append(c.Participants, np)
 	}

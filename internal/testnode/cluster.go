@@ -55,6 +55,13 @@ type ClusterOptions struct {
 	ReadyTimeout, StopTimeout time.Duration
 	// LeaderTimeout bounds the wait for the first leader (default 30 s).
 	LeaderTimeout time.Duration
+	// Genesis, if set, renders the genesis file instead of the default
+	// validator list, from the cluster's IDs and RaftAddrs and the node
+	// keys (StartGoverned writes a constitution this way).
+	Genesis func(c *Cluster, keys []string) []byte
+	// SpareIPs is how many loopback addresses beyond the nodes' must be
+	// usable (for nodes started later).
+	SpareIPs int
 }
 
 // Cluster is a set of cocogeth validating nodes started by StartCluster,
@@ -113,8 +120,8 @@ func StartCluster(t testing.TB, n int, opts ClusterOptions) *Cluster {
 	if n < 1 || n > 200 {
 		t.Fatalf("testnode: cluster of %d nodes", n)
 	}
-	if err := CheckLoopbackIPs(n); err != nil {
-		t.Fatalf("testnode: cluster needs the loopback addresses 127.0.0.11-%d: %v", 10+n, err)
+	if err := CheckLoopbackIPs(n + opts.SpareIPs); err != nil {
+		t.Fatalf("testnode: cluster needs the loopback addresses 127.0.0.11-%d: %v", 10+n+opts.SpareIPs, err)
 	}
 	bin := opts.Binary
 	if bin == "" {
@@ -130,11 +137,7 @@ func StartCluster(t testing.TB, n int, opts ClusterOptions) *Cluster {
 		c.ips = append(c.ips, NodeIP(i))
 		c.IDs = append(c.IDs, fmt.Sprintf("node%d", i+1))
 		dirs[i] = t.TempDir()
-		res := Run(t, bin, time.Minute, "nodekey", "--datadir", dirs[i])
-		keys[i] = lastLine(res.Stdout)
-		if res.ExitCode != 0 || !strings.HasPrefix(keys[i], "0x04") {
-			t.Fatalf("testnode: cocogeth nodekey --datadir %s: exit %d, output:\n%s", dirs[i], res.ExitCode, res.Output)
-		}
+		keys[i] = NodeKey(t, bin, dirs[i])
 		port, err := freePortOn(c.ips[i])
 		if err != nil {
 			t.Fatalf("testnode: %v", err)
@@ -161,7 +164,11 @@ func StartCluster(t testing.TB, n int, opts ClusterOptions) *Cluster {
 		c.RaftAddrs = append(c.RaftAddrs, c.ListenAddrs...)
 	}
 	c.GenesisPath = filepath.Join(t.TempDir(), "genesis.json")
-	if err := os.WriteFile(c.GenesisPath, c.genesis(opts, keys), 0o644); err != nil {
+	render := func(c *Cluster, keys []string) []byte { return c.genesis(opts, keys) }
+	if opts.Genesis != nil {
+		render = opts.Genesis
+	}
+	if err := os.WriteFile(c.GenesisPath, render(c, keys), 0o644); err != nil {
 		t.Fatalf("testnode: %v", err)
 	}
 	for i := 0; i < n; i++ {

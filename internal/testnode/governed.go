@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"fmt"
 	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,53 +96,19 @@ type Governed struct {
 // initialises and starts the nodes, and waits until a leader builds blocks.
 func StartGoverned(t testing.TB, opts GovernedOptions) *Governed {
 	t.Helper()
-	const n = 3
-	// One spare address for a node joining later (StartJoiner).
-	if err := CheckLoopbackIPs(n + 1); err != nil {
-		t.Fatalf("testnode: governed cluster needs the loopback addresses 127.0.0.11-%d: %v", 11+n, err)
+	g := &Governed{Owners: []string{"A", "B", "C"}, Binary: opts.Binary, opts: opts}
+	if g.Binary == "" {
+		g.Binary = Build(t)
 	}
-	bin := opts.Binary
-	if bin == "" {
-		bin = Build(t)
-	}
-	if opts.LeaderTimeout == 0 {
-		opts.LeaderTimeout = DefaultLeaderTimeout
-	}
-	g := &Governed{Cluster: &Cluster{t: t}, Owners: []string{"A", "B", "C"}, Binary: bin, opts: opts}
-	c := g.Cluster
-	dirs := make([]string, n)
-	keys := make([]string, n)
-	for i := 0; i < n; i++ {
-		c.ips = append(c.ips, NodeIP(i))
-		c.IDs = append(c.IDs, fmt.Sprintf("node%d", i+1))
-		dirs[i] = t.TempDir()
-		keys[i] = NodeKey(t, bin, dirs[i])
-		port, err := freePortOn(c.ips[i])
-		if err != nil {
-			t.Fatalf("testnode: %v", err)
-		}
-		addr := net.JoinHostPort(c.ips[i].String(), strconv.Itoa(port))
-		c.ListenAddrs = append(c.ListenAddrs, addr)
-		c.RaftAddrs = append(c.RaftAddrs, addr)
-	}
-	g.Genesis = g.genesis(keys)
-	c.GenesisPath = filepath.Join(t.TempDir(), "genesis.json")
-	if err := os.WriteFile(c.GenesisPath, g.Genesis, 0o644); err != nil {
-		t.Fatalf("testnode: %v", err)
-	}
-	for i := 0; i < n; i++ {
-		args := append([]string{
-			"--http.api", ClusterAPIs, "--ws.api", ClusterAPIs,
-			"--raft.addr", c.ListenAddrs[i],
-		}, opts.Args...)
-		c.Nodes = append(c.Nodes, Start(t, Options{
-			DataDir: dirs[i], Genesis: c.GenesisPath, Args: args, Binary: bin,
-			ReadyTimeout: opts.ReadyTimeout, StopTimeout: opts.StopTimeout,
-		}))
-	}
-	if _, err := c.LeaderErr(opts.LeaderTimeout); err != nil {
-		t.Fatalf("testnode: governed cluster: %v", err)
-	}
+	g.Cluster = StartCluster(t, 3, ClusterOptions{
+		BlockTime: opts.BlockTime, Args: opts.Args, Direct: true, Binary: g.Binary,
+		ReadyTimeout: opts.ReadyTimeout, StopTimeout: opts.StopTimeout, LeaderTimeout: opts.LeaderTimeout,
+		SpareIPs: 1, // a node joining later (StartJoiner)
+		Genesis: func(c *Cluster, keys []string) []byte {
+			g.Genesis = g.genesis(c, keys)
+			return g.Genesis
+		},
+	})
 	return g
 }
 
@@ -162,7 +125,7 @@ func NodeKey(t testing.TB, bin, dir string) string {
 }
 
 // genesis renders the constitution genesis for the node keys.
-func (g *Governed) genesis(keys []string) []byte {
+func (g *Governed) genesis(c *Cluster, keys []string) []byte {
 	type node struct {
 		ID        string `json:"id"`
 		Owner     string `json:"owner"`
@@ -171,7 +134,7 @@ func (g *Governed) genesis(keys []string) []byte {
 	}
 	nodes := make([]node, len(keys))
 	for i := range keys {
-		nodes[i] = node{g.IDs[i], g.Owners[i], g.RaftAddrs[i], keys[i]}
+		nodes[i] = node{c.IDs[i], g.Owners[i], c.RaftAddrs[i], keys[i]}
 	}
 	member := func(id, pub string) map[string]any {
 		return map[string]any{"id": id, "accounts": []string{GovAddress(id).Hex()}, "publicKey": pub}

@@ -25,9 +25,9 @@ func TestGovernedGenesis(t *testing.T) {
 		g.IDs = append(g.IDs, fmt.Sprintf("node%d", i+1))
 		g.RaftAddrs = append(g.RaftAddrs, net.JoinHostPort(NodeIP(i).String(), fmt.Sprint(30401+i)))
 	}
-	spec, err := genesis.Parse(g.genesis(keys))
+	spec, err := genesis.Parse(g.genesis(g.Cluster, keys))
 	if err != nil {
-		t.Fatalf("genesis.Parse: %v\n%s", err, g.genesis(keys))
+		t.Fatalf("genesis.Parse: %v\n%s", err, g.genesis(g.Cluster, keys))
 	}
 	if !spec.Coco.Governed() {
 		t.Fatal("the genesis has no constitution")
