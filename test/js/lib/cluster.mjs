@@ -72,10 +72,16 @@ export class ClusterMember extends CocoNode {
 
 /** Three cocogeth processes forming one Raft cluster. */
 export class CocoCluster {
-  constructor({ name = 'cluster', size = CLUSTER_SIZE, extraArgs = [] } = {}) {
+  /**
+   * genesis, if given, renders the genesis object from the validators
+   * ({ id, raftAddr, publicKey }, one per member) instead of listing them in
+   * config.coco.validators (lib/governed.mjs writes a constitution).
+   */
+  constructor({ name = 'cluster', size = CLUSTER_SIZE, extraArgs = [], genesis = null } = {}) {
     this.name = name;
     this.size = size;
     this.extraArgs = extraArgs;
+    this.genesisOf = genesis;
     this.members = [];
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'cocogeth-cluster-'));
     this.genesisPath = path.join(this.root, 'genesis.json');
@@ -101,7 +107,7 @@ export class CocoCluster {
       if (!publicKey.startsWith('0x04')) throw new Error(`cocogeth nodekey printed ${JSON.stringify(out)}`);
       return { id: m.id, raftAddr: m.raftAddr, publicKey };
     });
-    const genesis = {
+    const genesis = this.genesisOf ? this.genesisOf(validators) : {
       config: { chainId: 1337, coco: { blockTime: '20ms', maxTxs: 2000, validators } },
       gasLimit: '0x3b9aca00',
       alloc: { [DEV_ADDRESS]: { balance: '0x33b2e3c9fd0803ce8000000' } },
