@@ -33,6 +33,7 @@ type fsm struct {
 	// Progress summary, touched only by Apply (one entry at a time).
 	statBlocks, statTxs int
 	statSince           time.Time
+	statEvery           time.Duration // progressEvery unless a test sets it
 }
 
 func newFSM(chain *Chain, pool *TxPool, kv ethdb.KeyValueStore) *fsm {
@@ -126,7 +127,11 @@ func (f *fsm) progress(block *types.Block, index uint64) {
 	if f.statSince.IsZero() {
 		f.statSince = now
 	}
-	if now.Sub(f.statSince) < progressEvery {
+	every := f.statEvery
+	if every == 0 {
+		every = progressEvery
+	}
+	if now.Sub(f.statSince) < every {
 		return
 	}
 	log.Info("Committed blocks", "count", f.statBlocks, "txs", f.statTxs, "head", block.NumberU64(),

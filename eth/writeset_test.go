@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
@@ -176,4 +178,29 @@ func BenchmarkLeaderVsFollower1000Transfers(b *testing.B) {
 	b.ReportMetric(float64(leaderNs)/float64(b.N), "leader-ns/block")
 	b.ReportMetric(float64(followerNs)/float64(b.N), "follower-ns/block")
 	b.ReportMetric(float64(followerNs)/float64(leaderNs), "follower/leader")
+}
+
+// A node applying blocks reports its progress at info level: how many
+// blocks and transactions, and the head it reached.
+func TestApplyLogsProgress(t *testing.T) {
+	var buf bytes.Buffer
+	prev := log.Root()
+	log.SetDefault(log.NewLogger(log.NewTerminalHandlerWithLevel(&buf, log.LevelInfo, false)))
+	defer log.SetDefault(prev)
+
+	leader, _ := newTestService(t)
+	follower, _ := newTestService(t)
+	follower.fsm.statEvery = time.Nanosecond
+	_, e1 := buildAndCommit(t, leader, []*types.Transaction{transfer(t, keyA, 0, addrB, 1)})
+	_, e2 := buildAndCommit(t, leader, []*types.Transaction{transfer(t, keyA, 1, addrB, 1), transfer(t, keyA, 2, addrB, 1)})
+	buf.Reset()
+	for i, e := range [][]byte{e1, e2} {
+		if err := follower.fsm.Apply(uint64(i+1), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := buf.String()
+	if !strings.Contains(out, "Committed blocks") || !strings.Contains(out, "count=2") || !strings.Contains(out, "txs=3") || !strings.Contains(out, "head=2") {
+		t.Fatalf("no progress line for the applied blocks in:\n%s", out)
+	}
 }
