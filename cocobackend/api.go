@@ -2,6 +2,7 @@ package cocobackend
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 )
 
@@ -11,13 +12,16 @@ type RaftAPI struct {
 	l        *Raft
 	applied  func() uint64
 	governed bool
+	admits   func(id string) bool
 }
 
 // NewRaftAPI serves l; applied reports the state machine's applied index.
 // On a governed network membership follows the constitution only, and
-// addPeer/removePeer are refused.
-func NewRaftAPI(l *Raft, applied func() uint64, governed bool) *RaftAPI {
-	return &RaftAPI{l: l, applied: applied, governed: governed}
+// addPeer/removePeer are refused. admits, if not nil, says whether the
+// node-to-node channel admits a node id: addPeer refuses other ids, which
+// could never connect.
+func NewRaftAPI(l *Raft, applied func() uint64, governed bool, admits func(id string) bool) *RaftAPI {
+	return &RaftAPI{l: l, applied: applied, governed: governed, admits: admits}
 }
 
 var errGoverned = errors.New("membership of this network follows its constitution: propose the node change and vote")
@@ -84,6 +88,9 @@ func (api *RaftAPI) AddPeer(id, address string) (bool, error) {
 	}
 	if id == "" || address == "" {
 		return false, errors.New("id and address are required")
+	}
+	if api.admits != nil && !api.admits(id) {
+		return false, fmt.Errorf("node %q is not among the genesis validators: only their keys are admitted on the node-to-node channel of a network without governance", id)
 	}
 	if err := api.l.AddVoter(id, address); err != nil {
 		return false, err

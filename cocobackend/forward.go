@@ -2,6 +2,7 @@ package cocobackend
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,8 +14,22 @@ import (
 	"github.com/ethereum/go-ethereum/log"
 )
 
-// maxForwardFrame bounds one frame of forwarded transactions.
-const maxForwardFrame = 16 << 20
+// Limits of the forwarding channel.
+const (
+	// maxForwardFrame bounds one frame of forwarded transactions; it is
+	// checked before anything is allocated, and a frame's buffer grows
+	// only as its bytes arrive.
+	maxForwardFrame = 16 << 20
+	// forwardIdle is how long a forwarding connection may stay silent
+	// before the receiver closes it; the sender closes its own earlier
+	// (forwardSenderIdle) and redials, so it never writes into a
+	// connection the receiver is closing.
+	forwardIdle       = 5 * time.Minute
+	forwardSenderIdle = time.Minute
+	// forwardFrameTimeout bounds the reading of one frame once its header
+	// arrived.
+	forwardFrameTimeout = 30 * time.Second
+)
 
 // Forwarder sends transactions admitted on a follower to the leader over
 // the node-to-node channel. Sending never blocks the caller: items are
@@ -34,6 +49,7 @@ type Forwarder struct {
 	wg     sync.WaitGroup
 	conn   net.Conn
 	connTo string
+	used   time.Time // last write on conn
 }
 
 // maxForwardQueue bounds what waits for a leader; beyond it the oldest
@@ -105,7 +121,7 @@ func (f *Forwarder) write(batch [][]byte) error {
 	if addr == f.self {
 		return errors.New("this node leads")
 	}
-	if f.conn == nil || f.connTo != addr {
+	if f.conn == nil || f.connTo != addr || time.Since(f.used) > forwardSenderIdle {
 		f.closeConn()
 		conn, err := f.mux.Dial(ChannelForward, addr, 2*time.Second)
 		if err != nil {
@@ -141,6 +157,7 @@ func (f *Forwarder) write(batch [][]byte) error {
 		}
 		batch = batch[n:]
 	}
+	f.used = time.Now()
 	return w.Flush()
 }
 
@@ -157,9 +174,14 @@ func (f *Forwarder) Close() {
 	f.wg.Wait()
 }
 
+// ForwardHandler receives the items of one forwarded frame. from is the
+// authenticated node that sent them, or nil when the mux runs in
+// plaintext mode: then nothing about the sender can be trusted.
+type ForwardHandler func(from *AuthPeer, items [][]byte)
+
 // ServeForwarded accepts forwarded items on the mux's forward channel and
 // hands each frame to handle. It returns when the mux closes.
-func ServeForwarded(mux *Mux, handle func(items [][]byte)) {
+func ServeForwarded(mux *Mux, handle ForwardHandler) {
 	ln := mux.Listener(ChannelForward)
 	for {
 		conn, err := ln.Accept()
@@ -168,8 +190,10 @@ func ServeForwarded(mux *Mux, handle func(items [][]byte)) {
 		}
 		go func() {
 			defer conn.Close()
-			if err := readFrames(conn, handle); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				log.Debug("Forwarded stream ended", "remote", conn.RemoteAddr(), "err", err)
+			from := PeerOf(conn)
+			err := readFrames(conn, func(items [][]byte) { handle(from, items) })
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				log.Warn("Forwarded stream ended", "remote", conn.RemoteAddr(), "err", err)
 			}
 		}()
 	}
@@ -179,6 +203,7 @@ func readFrames(conn net.Conn, handle func([][]byte)) error {
 	r := bufio.NewReaderSize(conn, 256<<10)
 	for {
 		var hdr [8]byte
+		conn.SetReadDeadline(time.Now().Add(forwardIdle))
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return err
 		}
@@ -186,10 +211,12 @@ func readFrames(conn net.Conn, handle func([][]byte)) error {
 		if size > maxForwardFrame || n > size/4 {
 			return fmt.Errorf("bad forward frame: %d items in %d bytes", n, size)
 		}
-		buf := make([]byte, size)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return err
+		conn.SetReadDeadline(time.Now().Add(forwardFrameTimeout))
+		var frame bytes.Buffer // a fresh buffer: handle may keep the items
+		if _, err := io.CopyN(&frame, r, int64(size)); err != nil {
+			return fmt.Errorf("forward frame of %d bytes: %w", size, err)
 		}
+		buf := frame.Bytes()
 		items := make([][]byte, 0, n)
 		for i := uint32(0); i < n; i++ {
 			if len(buf) < 4 {

@@ -3,10 +3,12 @@ package cocobackend
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/log"
 	"github.com/hashicorp/raft"
 )
 
@@ -39,26 +41,112 @@ func (d TCPDialer) Dial(addr string, timeout time.Duration) (net.Conn, error) {
 	return nd.Dial("tcp", addr)
 }
 
+// AuthPeer is an authenticated validating node at the other end of a
+// node-to-node connection.
+type AuthPeer struct {
+	ID  string // its node id (Raft server id)
+	Key []byte // its node public key, 65 bytes uncompressed
+}
+
+// Guard authenticates node-to-node connections (package nodetls: mutual
+// TLS proving the node key). Server and Client run the handshake on an
+// accepted or dialed connection and return the connection to use, or an
+// error saying why the peer is refused. Admit re-checks a connected peer
+// when the admission rules change.
+type Guard interface {
+	Server(conn net.Conn) (net.Conn, *AuthPeer, error)
+	Client(conn net.Conn) (net.Conn, *AuthPeer, error)
+	Admit(p *AuthPeer) error
+}
+
+// handshakeTimeout bounds how long a connection may take to authenticate
+// and name its channel.
+const handshakeTimeout = 5 * time.Second
+
 // Mux accepts node-to-node connections on one listener and hands each to
-// the channel its first byte names.
+// the channel its first byte names. With a Guard, every connection, in and
+// out, is authenticated before a byte of it reaches a channel; without
+// one (plaintext mode) anyone who reaches the port is a peer.
 type Mux struct {
 	ln     net.Listener
 	dialer Dialer
+	guard  Guard
 	mu     sync.Mutex
 	chans  map[byte]*muxListener
+	conns  map[*peerConn]struct{}
 	closed chan struct{}
 	wg     sync.WaitGroup
 }
 
-// NewMux serves channels on ln; dialer opens outgoing connections.
-func NewMux(ln net.Listener, dialer Dialer) *Mux {
+// NewMux serves channels on ln; dialer opens outgoing connections; guard,
+// if not nil, authenticates every connection.
+func NewMux(ln net.Listener, dialer Dialer, guard Guard) *Mux {
 	if dialer == nil {
 		dialer = TCPDialer{}
 	}
-	m := &Mux{ln: ln, dialer: dialer, chans: make(map[byte]*muxListener), closed: make(chan struct{})}
+	m := &Mux{ln: ln, dialer: dialer, guard: guard, chans: make(map[byte]*muxListener), conns: make(map[*peerConn]struct{}), closed: make(chan struct{})}
 	m.wg.Add(1)
 	go m.serve()
 	return m
+}
+
+// Authenticated reports whether the mux authenticates its peers.
+func (m *Mux) Authenticated() bool { return m.guard != nil }
+
+// PeerOf returns the authenticated node at the other end of a connection
+// the mux handed out, or nil in plaintext mode.
+func PeerOf(conn net.Conn) *AuthPeer {
+	if pc, ok := conn.(*peerConn); ok {
+		return pc.peer
+	}
+	return nil
+}
+
+// peerConn is an authenticated connection, tracked so that Recheck can cut
+// it when its peer is no longer admitted.
+type peerConn struct {
+	net.Conn
+	peer *AuthPeer
+	mux  *Mux
+	once sync.Once
+}
+
+func (c *peerConn) Close() error {
+	c.once.Do(func() {
+		c.mux.mu.Lock()
+		delete(c.mux.conns, c)
+		c.mux.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (m *Mux) track(conn net.Conn, p *AuthPeer) net.Conn {
+	pc := &peerConn{Conn: conn, peer: p, mux: m}
+	m.mu.Lock()
+	m.conns[pc] = struct{}{}
+	m.mu.Unlock()
+	return pc
+}
+
+// Recheck asks the guard about every open connection's peer again and
+// closes the connections of peers it no longer admits; call it after the
+// admission rules changed (a node voted out is cut off at once).
+func (m *Mux) Recheck() {
+	if m.guard == nil {
+		return
+	}
+	m.mu.Lock()
+	var cut []*peerConn
+	for pc := range m.conns {
+		if err := m.guard.Admit(pc.peer); err != nil {
+			cut = append(cut, pc)
+			log.Warn("Disconnecting node no longer admitted", "peer", pc.peer.ID, "remote", pc.RemoteAddr(), "reason", err)
+		}
+	}
+	m.mu.Unlock()
+	for _, pc := range cut {
+		pc.Close()
+	}
 }
 
 // Addr is the listening address.
@@ -82,12 +170,20 @@ func (m *Mux) Dial(ch byte, addr string, timeout time.Duration) (net.Conn, error
 	if err != nil {
 		return nil, err
 	}
-	conn.SetWriteDeadline(time.Now().Add(timeout))
+	conn.SetDeadline(time.Now().Add(min(timeout, handshakeTimeout)))
+	if m.guard != nil {
+		tc, p, err := m.guard.Client(conn)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("node %s refused: %w", addr, err)
+		}
+		conn = m.track(tc, p)
+	}
 	if _, err := conn.Write([]byte{ch}); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	conn.SetWriteDeadline(time.Time{})
+	conn.SetDeadline(time.Time{})
 	return conn, nil
 }
 
@@ -107,18 +203,30 @@ func (m *Mux) serve() {
 			}
 			return
 		}
+		m.wg.Add(1)
 		go m.route(conn)
 	}
 }
 
 func (m *Mux) route(conn net.Conn) {
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	defer m.wg.Done()
+	conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	if m.guard != nil {
+		tc, p, err := m.guard.Server(conn)
+		if err != nil {
+			refusals.Warn("Refused node-to-node connection", "remote", conn.RemoteAddr(), "reason", err)
+			conn.Close()
+			return
+		}
+		log.Debug("Node-to-node connection", "peer", p.ID, "remote", conn.RemoteAddr())
+		conn = m.track(tc, p)
+	}
 	var b [1]byte
-	if _, err := conn.Read(b[:]); err != nil {
+	if _, err := io.ReadFull(conn, b[:]); err != nil {
 		conn.Close()
 		return
 	}
-	conn.SetReadDeadline(time.Time{})
+	conn.SetDeadline(time.Time{})
 	m.mu.Lock()
 	l, ok := m.chans[b[0]]
 	m.mu.Unlock()
@@ -135,7 +243,8 @@ func (m *Mux) route(conn net.Conn) {
 	}
 }
 
-// Close stops accepting connections.
+// Close stops accepting connections and closes the authenticated ones
+// still open.
 func (m *Mux) Close() error {
 	select {
 	case <-m.closed:
@@ -145,6 +254,15 @@ func (m *Mux) Close() error {
 	close(m.closed)
 	err := m.ln.Close()
 	m.wg.Wait()
+	m.mu.Lock()
+	open := make([]*peerConn, 0, len(m.conns))
+	for pc := range m.conns {
+		open = append(open, pc)
+	}
+	m.mu.Unlock()
+	for _, pc := range open {
+		pc.Close()
+	}
 	return err
 }
 

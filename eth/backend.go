@@ -39,6 +39,10 @@ type Config struct {
 	DatabaseFiles int           // open file handles of the database
 	TrieCache     int           // MiB of clean trie node cache
 	FilterTimeout time.Duration // idle lifetime of eth_newFilter filters
+	// Log queries (eth_getLogs, eth_getFilterLogs, eth_newFilter).
+	LogQueryLimit  int    // most addresses, or topics per position (0 = no cap)
+	RangeLimit     uint64 // widest block range, end - begin (0 = no cap)
+	LogResultLimit int    // most logs one eth_getLogs or eth_getFilterLogs returns (0 = no cap)
 }
 
 // DefaultConfig holds geth's RPC defaults.
@@ -51,6 +55,10 @@ var DefaultConfig = Config{
 	DatabaseFiles: 512,
 	TrieCache:     256,
 	FilterTimeout: 5 * time.Minute,
+	// geth's limits on criteria and range; the result limit bounds memory.
+	LogQueryLimit:  1000,
+	RangeLimit:     0,
+	LogResultLimit: 10_000,
 }
 
 // Validate checks the configuration.
@@ -58,7 +66,7 @@ func (c *Config) Validate() error {
 	if err := c.Pool.Validate(); err != nil {
 		return err
 	}
-	if c.RPCEVMTimeout < 0 || c.RPCTxFeeCap < 0 {
+	if c.RPCEVMTimeout < 0 || c.RPCTxFeeCap < 0 || c.LogQueryLimit < 0 || c.LogResultLimit < 0 {
 		return errors.New("rpc limits must not be negative")
 	}
 	return nil
@@ -166,7 +174,9 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 		return nil, err
 	}
 	s.fmaps.Store(fm)
-	s.filters = filters.NewFilterSystem(&filterBackend{s}, filters.Config{Timeout: cfg.FilterTimeout})
+	s.filters = filters.NewFilterSystem(&filterBackend{s}, filters.Config{
+		Timeout: cfg.FilterTimeout, LogQueryLimit: cfg.LogQueryLimit, RangeLimit: cfg.RangeLimit,
+	})
 	if stack != nil {
 		stack.RegisterAPIs(s.APIs())
 		stack.RegisterLifecycle(s)
@@ -301,15 +311,23 @@ func (s *Service) Stop() error {
 
 // APIs lists the JSON-RPC services.
 func (s *Service) APIs() []rpc.API {
-	return []rpc.API{
+	gethFilters := filters.NewFilterAPI(s.filters)
+	apis := []rpc.API{
 		{Namespace: "eth", Service: &EthAPI{s: s}},
-		{Namespace: "eth", Service: filters.NewFilterAPI(s.filters)},
+		{Namespace: "eth", Service: gethFilters},
+	}
+	if s.cfg.LogResultLimit > 0 {
+		// Registered after geth's, its methods replace geth's eth_getLogs
+		// and log filter methods (api_logs.go).
+		apis = append(apis, rpc.API{Namespace: "eth", Service: newLogsAPI(s, gethFilters)})
+	}
+	return append(apis, []rpc.API{
 		{Namespace: "net", Service: &NetAPI{s: s}},
 		{Namespace: "txpool", Service: &TxPoolAPI{s: s}},
 		{Namespace: "coco", Service: &CocoAPI{s: s}},
 		{Namespace: "coco", Service: &GovAPI{s: s}},
 		{Namespace: "eth", Service: newSendAPI(s)},
-	}
+	}...)
 }
 
 // SetForwarder installs how a follower sends admitted transactions to the
@@ -344,8 +362,13 @@ func forwardItem(tx *types.Transaction, signer types.Signer) []byte {
 }
 
 // AddForwarded admits transactions forwarded by another validating node.
-// Their senders were recovered by that attested node and are trusted.
-func (s *Service) AddForwarded(items [][]byte) {
+// Each item is a raw transaction followed by the 20-byte sender the
+// forwarding node recovered. authenticated says the items came over an
+// authenticated node-to-node channel from an admitted node: only then is
+// that sender trusted (each signature is checked once in the network).
+// Otherwise (plaintext mode) the signature is checked here and an item
+// whose claimed sender differs is dropped.
+func (s *Service) AddForwarded(items [][]byte, authenticated bool) {
 	signer := s.pool.Signer()
 	for _, item := range items {
 		if len(item) <= common.AddressLength {
@@ -356,7 +379,13 @@ func (s *Service) AddForwarded(items [][]byte) {
 			log.Warn("Dropped malformed forwarded transaction", "err", err)
 			continue
 		}
-		trustSender(signer, tx, common.BytesToAddress(item[len(item)-common.AddressLength:]))
+		claimed := common.BytesToAddress(item[len(item)-common.AddressLength:])
+		if authenticated {
+			trustSender(signer, tx, claimed)
+		} else if from, err := types.Sender(signer, tx); err != nil || from != claimed {
+			log.Warn("Dropped forwarded transaction whose signature does not match its sender", "hash", tx.Hash(), "claimed", claimed, "err", err)
+			continue
+		}
 		if err := s.pool.Add(tx); err != nil && !errors.Is(err, txpool.ErrAlreadyKnown) {
 			log.Debug("Forwarded transaction refused", "hash", tx.Hash(), "err", err)
 		}

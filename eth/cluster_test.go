@@ -240,7 +240,7 @@ func (c *ecluster) forward(from *cnode, item []byte) {
 	}
 	for _, nd := range c.nodes {
 		if nd.id == id && nd != from && nd.up && !nd.cut {
-			nd.svc.AddForwarded([][]byte{item})
+			nd.svc.AddForwarded([][]byte{item}, true)
 		}
 	}
 }

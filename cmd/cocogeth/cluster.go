@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
+	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/cocobackend/store"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/genesis"
@@ -27,6 +29,7 @@ var (
 	raftSnapshot  = &cli.Uint64Flag{Name: "raft.snapshot-threshold", Usage: "Ledger entries between state snapshots", Value: cocobackend.DefaultRaftConfig().SnapshotThreshold}
 	raftSnapEvery = &cli.DurationFlag{Name: "raft.snapshot-interval", Usage: "How often Raft checks whether a state snapshot is due", Value: cocobackend.DefaultRaftConfig().SnapshotInterval}
 	raftTrailing  = &cli.Uint64Flag{Name: "raft.trailing-logs", Usage: "Ledger entries kept after a snapshot for lagging followers", Value: cocobackend.DefaultRaftConfig().TrailingLogs}
+	raftPlaintext = &cli.BoolFlag{Name: "raft.insecure-plaintext", Usage: "INSECURE: node-to-node traffic in plain TCP, without mutual TLS: anyone who reaches the port can forge transactions and depose the leader (refused on governed networks; for measuring the cost of TLS)"}
 )
 
 // cluster holds what a Raft node runs beside the Ethereum service.
@@ -36,8 +39,13 @@ type cluster struct {
 	store  *store.RaftStore
 	fwd    *cocobackend.Forwarder
 	self   genesis.Validator
+	// admitted holds the nodes the mux's guard admits (nil in plaintext
+	// mode): the genesis validators, or the constitution's nodes.
+	admitted *nodetls.Registry
 	// governed: Raft membership follows the constitution's node list.
 	governed bool
+	quit     chan struct{}
+	wg       sync.WaitGroup
 }
 
 // Start implements node.Lifecycle (everything started in newLedger).
@@ -46,11 +54,53 @@ func (c *cluster) Start() error { return nil }
 // Stop implements node.Lifecycle. It runs after the Ethereum service
 // stopped the ledger.
 func (c *cluster) Stop() error {
+	close(c.quit)
+	c.wg.Wait()
 	if c.fwd != nil {
 		c.fwd.Close()
 	}
 	c.mux.Close()
 	return c.store.Close()
+}
+
+// validatorKeys maps the ids of vals to their normalised public keys.
+func validatorKeys(vals []genesis.Validator) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(vals))
+	for _, v := range vals {
+		k, err := nodetls.PublicKey(v.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("validator %q: public key: %v", v.ID, err)
+		}
+		out[v.ID] = k
+	}
+	return out, nil
+}
+
+// union returns the entries of a, and those of b whose ids a lacks.
+func union(a, b map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(a)+len(b))
+	for id, k := range b {
+		out[id] = k
+	}
+	for id, k := range a {
+		out[id] = k
+	}
+	return out
+}
+
+// constitutionKeys maps the ids of the constitution's nodes to their keys;
+// a node whose key does not parse is left out (and so not admitted).
+func constitutionKeys(cons *governance.Constitution) map[string][]byte {
+	out := make(map[string][]byte, len(cons.Nodes))
+	for _, n := range cons.Nodes {
+		k, err := nodetls.PublicKey(n.PublicKey)
+		if err != nil {
+			log.Warn("Constitution lists a node key that does not parse; node not admitted", "id", n.ID, "err", err)
+			continue
+		}
+		out[n.ID] = k
+	}
+	return out
 }
 
 // ledgerFactory returns the eth.NewLedgerFunc of this node: a single-node
@@ -71,13 +121,38 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 				self = &vals[i]
 			}
 		}
+		plaintext := ctx.Bool(raftPlaintext.Name)
+		if plaintext && spec.Coco.Governed() {
+			return nil, fmt.Errorf("--%s is refused on a governed network: its members' votes would be open to forgery", raftPlaintext.Name)
+		}
 		bootstrap := true
 		if self == nil {
 			if !ctx.IsSet(raftID.Name) || !ctx.IsSet(raftAddr.Name) {
 				return nil, fmt.Errorf("this node's key %x is not among config.coco.validators of the genesis (see `cocogeth nodekey`); a node joining later needs --raft.id and --raft.addr", mine)
 			}
+			if !spec.Coco.Governed() && !plaintext {
+				return nil, fmt.Errorf("this node's key %x is not among config.coco.validators of the genesis: on a network without governance the genesis fixes the validating nodes (a governed network adds nodes by member vote)", mine)
+			}
 			self = &genesis.Validator{ID: ctx.String(raftID.Name), RaftAddr: ctx.String(raftAddr.Name)}
 			bootstrap = false
+		}
+		var (
+			guard    cocobackend.Guard
+			admitted *nodetls.Registry
+		)
+		if plaintext {
+			log.Warn("INSECURE: node-to-node traffic is plain TCP without authentication; anyone who reaches the node-to-node port can forge transactions and depose the leader", "flag", "--"+raftPlaintext.Name)
+		} else {
+			keys, err := validatorKeys(vals)
+			if err != nil {
+				return nil, err
+			}
+			admitted = nodetls.NewRegistry(keys)
+			g, err := nodetls.NewGuard(nodetls.Identity{ID: self.ID, Key: key, Network: spec.Eth.ToBlock().Hash()}, admitted)
+			if err != nil {
+				return nil, err
+			}
+			guard = g
 		}
 		listen := self.RaftAddr
 		if ctx.IsSet(raftAddr.Name) {
@@ -93,7 +168,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 				dialer.Source = ip
 			}
 		}
-		mux := cocobackend.NewMux(ln, dialer)
+		mux := cocobackend.NewMux(ln, dialer, guard)
 		rs, err := store.OpenRaftStore(stack.ResolvePath("raft/log"), store.Options{})
 		if err != nil {
 			mux.Close()
@@ -127,40 +202,82 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 			rs.Close()
 			return nil, err
 		}
-		c := &cluster{ledger: ledger, mux: mux, store: rs, self: *self, governed: spec.Coco.Governed()}
+		c := &cluster{ledger: ledger, mux: mux, store: rs, self: *self, admitted: admitted, governed: spec.Coco.Governed(), quit: make(chan struct{})}
 		*out = c
 		// Registered before the Ethereum service, so stopped after it.
 		stack.RegisterLifecycle(c)
-		stack.RegisterAPIs([]rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(ledger, fsm.AppliedIndex, spec.Coco.Governed())}})
-		log.Info("Validating node of a Raft cluster", "id", self.ID, "raft", listen, "validators", len(vals))
+		var admits func(id string) bool
+		if admitted != nil {
+			admits = func(id string) bool { _, ok := admitted.Lookup(id); return ok }
+		}
+		stack.RegisterAPIs([]rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(ledger, fsm.AppliedIndex, spec.Coco.Governed(), admits)}})
+		channel := "mutual TLS, node keys"
+		if plaintext {
+			channel = "INSECURE plain TCP"
+		}
+		log.Info("Validating node of a Raft cluster", "id", self.ID, "raft", listen, "validators", len(vals), "channel", channel)
 		return ledger, nil
 	}
 }
 
-// connect wires forwarding once both the service and the ledger exist.
-func (c *cluster) connect(svc *eth.Service) {
+// connect wires forwarding once both the service and the ledger exist,
+// and on a governed network admits the nodes of the constitution the
+// chain holds now (before Raft starts).
+func (c *cluster) connect(svc *eth.Service) error {
+	if c.governed && c.admitted != nil {
+		st, err := svc.Chain().State()
+		if err != nil {
+			return err
+		}
+		cons, err := governance.Load(st)
+		if err != nil {
+			return fmt.Errorf("read the constitution: %w", err)
+		}
+		c.admitted.Set(constitutionKeys(cons))
+	}
 	c.fwd = cocobackend.NewForwarder(c.mux, c.self.RaftAddr, c.ledger.Leader)
 	svc.SetForwarder(func(item []byte) { c.fwd.Send(item) })
-	go cocobackend.ServeForwarded(c.mux, svc.AddForwarded)
+	go cocobackend.ServeForwarded(c.mux, func(from *cocobackend.AuthPeer, items [][]byte) {
+		svc.AddForwarded(items, from != nil)
+	})
+	return nil
 }
 
 // watchLeader re-forwards the pool to every new leader; call after the
 // node started.
 func (c *cluster) watchLeader(svc *eth.Service) {
 	changes := c.ledger.LeaderChanges()
+	c.wg.Add(1)
 	go func() {
-		for addr := range changes {
-			if addr != "" && addr != c.self.RaftAddr {
-				svc.ResendPool()
+		defer c.wg.Done()
+		for {
+			select {
+			case <-c.quit:
+				return
+			case addr, ok := <-changes:
+				if !ok {
+					return
+				}
+				if addr != "" && addr != c.self.RaftAddr {
+					svc.ResendPool()
+				}
 			}
 		}
 	}()
 }
 
-// followConstitution makes the Raft membership follow the constitution:
-// the leader, after every block that changed the constitution and when it
-// takes over, adds the listed nodes that are not voters and removes voters
-// no longer listed. A node not in the constitution is never added.
+// constitutionPoll is how often a governed node re-reads the constitution
+// besides after every block (a snapshot install replaces the state
+// without a block event).
+const constitutionPoll = 2 * time.Second
+
+// followConstitution makes the node follow the constitution. On every
+// node, after every block that changed it, the admitted node keys become
+// the constitution's and connections of nodes no longer listed are cut.
+// On the leader, after such a block and when it takes over, the Raft
+// membership follows too: listed nodes that are not voters are added,
+// voters no longer listed removed. A node not in the constitution is never
+// added.
 func (c *cluster) followConstitution(svc *eth.Service) {
 	if !c.governed {
 		return
@@ -168,28 +285,35 @@ func (c *cluster) followConstitution(svc *eth.Service) {
 	events := make(chan core.ChainEvent, 64)
 	sub := svc.Chain().SubscribeChainEvent(events)
 	lead := c.ledger.LeadershipChanges()
+	poll := time.NewTicker(constitutionPoll)
+	c.wg.Add(1)
 	go func() {
+		defer c.wg.Done()
 		defer sub.Unsubscribe()
-		var seen uint64
+		defer poll.Stop()
+		var admittedAt, reconciledAt uint64
 		for {
 			force := false
 			select {
+			case <-c.quit:
+				return
 			case <-events:
+			case <-poll.C:
 			case <-lead:
 				force = true
 			case <-sub.Err():
 				return
-			}
-			if !c.ledger.IsLeader() {
-				seen = 0
-				continue
 			}
 			st, err := svc.Chain().State()
 			if err != nil {
 				continue
 			}
 			v := governance.Version(st)
-			if v == seen && !force {
+			leader := c.ledger.IsLeader()
+			if !leader {
+				reconciledAt = 0
+			}
+			if v == admittedAt && (!leader || (v == reconciledAt && !force)) {
 				continue
 			}
 			cons, err := governance.Load(st)
@@ -197,8 +321,23 @@ func (c *cluster) followConstitution(svc *eth.Service) {
 				log.Error("Cannot read the constitution", "err", err)
 				continue
 			}
-			if c.reconcile(cons.Nodes) {
-				seen = v
+			keys := constitutionKeys(cons)
+			if leader && c.admitted != nil {
+				// The leader keeps admitting a node being removed until
+				// the Raft configuration without it is committed: the
+				// configuration entry reaches the removed node, which so
+				// learns that it is out.
+				c.admitted.Set(union(keys, c.admitted.Snapshot()))
+			}
+			if leader && c.reconcile(cons.Nodes) {
+				reconciledAt = v
+			}
+			if c.admitted != nil && (v != admittedAt || leader) {
+				if c.admitted.Set(keys) {
+					log.Info("Admitted validating nodes follow the constitution", "version", v, "nodes", len(keys))
+					c.mux.Recheck()
+				}
+				admittedAt = v
 			}
 		}
 	}()

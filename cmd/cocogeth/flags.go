@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cocogeth/cocogeth/eth"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/urfave/cli/v2"
@@ -43,6 +44,10 @@ var (
 	txFeeCap    = &cli.Float64Flag{Name: "rpc.txfeecap", Usage: "Largest transaction fee (in ether) accepted over RPC (0 = no cap)", Value: 1}
 	allowUnprot = &cli.BoolFlag{Name: "rpc.allow-unprotected-txs", Usage: "Allow transactions without EIP-155 replay protection over RPC"}
 
+	logQueryLimit  = &cli.IntFlag{Name: "rpc.logquerylimit", Usage: "Maximum number of addresses, or of alternative topics per position, in the criteria of eth_getLogs and eth_newFilter (0 = no cap)", Value: eth.DefaultConfig.LogQueryLimit}
+	logRangeLimit  = &cli.Uint64Flag{Name: "rpc.rangelimit", Usage: "Maximum block range (end - begin) of eth_getLogs and eth_getFilterLogs (0 = unlimited)", Value: eth.DefaultConfig.RangeLimit}
+	logResultLimit = &cli.IntFlag{Name: "rpc.logresultlimit", Usage: "Maximum number of logs returned by eth_getLogs and eth_getFilterLogs; larger queries fail with code -32005 (0 = unlimited)", Value: eth.DefaultConfig.LogResultLimit}
+
 	metricsEnabled = &cli.BoolFlag{Name: "metrics", Usage: "Enable metrics collection and the Prometheus endpoint"}
 	metricsAddr    = &cli.StringFlag{Name: "metrics.addr", Usage: "Metrics HTTP server listening interface", Value: "127.0.0.1"}
 	metricsPort    = &cli.IntFlag{Name: "metrics.port", Usage: "Metrics HTTP server listening port", Value: 6060}
@@ -63,9 +68,10 @@ var nodeFlags = []cli.Flag{
 	httpEnabled, httpAddr, httpPort, httpAPI, httpCors, httpVhosts,
 	wsEnabled, wsAddr, wsPort, wsAPI, wsOrigins, ipcDisable, ipcPath,
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
+	logQueryLimit, logRangeLimit, logResultLimit,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
-	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftSnapEvery, raftTrailing,
+	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftSnapEvery, raftTrailing, raftPlaintext,
 	unlockFlag, passwordFlag, insecureUnlockFlag,
 }
 
@@ -175,6 +181,15 @@ func applyFlags(ctx *cli.Context, cfg *Config) error {
 	}
 	if set(txFeeCap.Name) {
 		e.RPCTxFeeCap = ctx.Float64(txFeeCap.Name)
+	}
+	if set(logQueryLimit.Name) {
+		e.LogQueryLimit = ctx.Int(logQueryLimit.Name)
+	}
+	if set(logRangeLimit.Name) {
+		e.RangeLimit = ctx.Uint64(logRangeLimit.Name)
+	}
+	if set(logResultLimit.Name) {
+		e.LogResultLimit = ctx.Int(logResultLimit.Name)
 	}
 	if set(cacheFlag.Name) {
 		c := ctx.Int(cacheFlag.Name)

@@ -110,7 +110,9 @@ func runNode(ctx *cli.Context) error {
 		return err
 	}
 	if cl != nil {
-		cl.connect(svc)
+		if err := cl.connect(svc); err != nil {
+			return err
+		}
 	}
 	// Catch signals before starting, so a stop during start-up is clean.
 	sigc := make(chan os.Signal, 1)
