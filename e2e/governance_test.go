@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -236,6 +237,21 @@ func TestGovernanceMembershipLifecycle(t *testing.T) {
 		return nil
 	})
 	t.Logf("node4 after its removal: raft_role %q (%v), its raft_cluster servers %+v", role, notFollower, ci4.Servers)
+	// The other nodes no longer admit node4 on their node-to-node port:
+	// its connections were cut and its attempts to reconnect (it stands
+	// for election, out of the cluster) are refused.
+	err = testnode.Poll(15*time.Second, 50*time.Millisecond, func() error {
+		for i, n := range g.Nodes {
+			if strings.Contains(n.Log(), `node id is not a validating node of this network: \"node4\"`) {
+				t.Logf("%s refuses node4's connections", g.IDs[i])
+				return nil
+			}
+		}
+		return errors.New("no node logged a refusal of node4")
+	})
+	if err != nil {
+		t.Errorf("removed node4 still connects: %v", err)
+	}
 	nonceC := wC.PendingNonce(t)
 	tx, err := govSendErr(t, j.Client(), testnode.GovKey("C"), nonceC)
 	if err == nil {

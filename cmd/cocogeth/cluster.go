@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
@@ -42,6 +43,10 @@ type cluster struct {
 	// admitted holds the nodes the mux's guard admits (nil in plaintext
 	// mode): the genesis validators, or the constitution's nodes.
 	admitted *nodetls.Registry
+	// trusted are the nodes whose forwarded senders are trusted: the
+	// genesis validators, or the constitution's nodes as of the last block
+	// read. Never widened by the leader's removal grace.
+	trusted atomic.Pointer[map[string][]byte]
 	// governed: Raft membership follows the constitution's node list.
 	governed bool
 	quit     chan struct{}
@@ -203,6 +208,10 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 			return nil, err
 		}
 		c := &cluster{ledger: ledger, mux: mux, store: rs, self: *self, admitted: admitted, governed: spec.Coco.Governed(), quit: make(chan struct{})}
+		if admitted != nil {
+			keys := admitted.Snapshot()
+			c.trusted.Store(&keys)
+		}
 		*out = c
 		// Registered before the Ethereum service, so stopped after it.
 		stack.RegisterLifecycle(c)
@@ -233,14 +242,26 @@ func (c *cluster) connect(svc *eth.Service) error {
 		if err != nil {
 			return fmt.Errorf("read the constitution: %w", err)
 		}
-		c.admitted.Set(constitutionKeys(cons))
+		keys := constitutionKeys(cons)
+		c.admitted.Set(keys)
+		c.trusted.Store(&keys)
 	}
 	c.fwd = cocobackend.NewForwarder(c.mux, c.self.RaftAddr, c.ledger.Leader)
 	svc.SetForwarder(func(item []byte) { c.fwd.Send(item) })
 	go cocobackend.ServeForwarded(c.mux, func(from *cocobackend.AuthPeer, items [][]byte) {
-		svc.AddForwarded(items, from != nil)
+		svc.AddForwarded(items, c.trusts(from))
 	})
 	return nil
+}
+
+// trusts reports whether forwards from an authenticated node carry
+// trusted senders: it must be a listed node with its listed key.
+func (c *cluster) trusts(from *cocobackend.AuthPeer) bool {
+	if from == nil {
+		return false
+	}
+	nodes := c.trusted.Load()
+	return nodes != nil && bytes.Equal((*nodes)[from.ID], from.Key)
 }
 
 // watchLeader re-forwards the pool to every new leader; call after the
@@ -265,6 +286,10 @@ func (c *cluster) watchLeader(svc *eth.Service) {
 		}
 	}()
 }
+
+// removalGrace is how long the leader keeps connections to a node voted
+// out after the Raft configuration without it committed.
+const removalGrace = 500 * time.Millisecond
 
 // constitutionPoll is how often a governed node re-reads the constitution
 // besides after every block (a snapshot install replaces the state
@@ -322,15 +347,26 @@ func (c *cluster) followConstitution(svc *eth.Service) {
 				continue
 			}
 			keys := constitutionKeys(cons)
+			c.trusted.Store(&keys)
 			if leader && c.admitted != nil {
 				// The leader keeps admitting a node being removed until
-				// the Raft configuration without it is committed: the
-				// configuration entry reaches the removed node, which so
-				// learns that it is out.
-				c.admitted.Set(union(keys, c.admitted.Snapshot()))
-			}
-			if leader && c.reconcile(cons.Nodes) {
-				reconciledAt = v
+				// the Raft configuration without it is committed and a
+				// moment more: its last replication carries that
+				// configuration to the removed node, which so learns that
+				// it is out. Its forwards are no longer trusted meanwhile
+				// (c.trusted).
+				before := c.admitted.Snapshot()
+				c.admitted.Set(union(keys, before))
+				if c.reconcile(cons.Nodes) {
+					reconciledAt = v
+				}
+				if len(union(keys, before)) > len(keys) {
+					select {
+					case <-time.After(removalGrace):
+					case <-c.quit:
+						return
+					}
+				}
 			}
 			if c.admitted != nil && (v != admittedAt || leader) {
 				if c.admitted.Set(keys) {

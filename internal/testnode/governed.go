@@ -231,10 +231,14 @@ type RaftServer struct {
 
 // RaftClusterInfo is the answer of raft_cluster.
 type RaftClusterInfo struct {
-	Self    string       `json:"self"`
-	Role    string       `json:"role"`
-	Servers []RaftServer `json:"servers"`
-	Halted  string       `json:"halted"`
+	Self         string       `json:"self"`
+	Role         string       `json:"role"`
+	Servers      []RaftServer `json:"servers"`
+	Halted       string       `json:"halted"`
+	AppliedIndex uint64       `json:"appliedIndex"`
+	CommitIndex  uint64       `json:"commitIndex"`
+	LastLogIndex uint64       `json:"lastLogIndex"`
+	Term         uint64       `json:"term"`
 }
 
 // Server returns the server with Raft id id, if listed.
