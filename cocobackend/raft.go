@@ -28,6 +28,9 @@ type RaftConfig struct {
 	ID    string // this node's server id
 	Addr  string // this node's advertised node-to-node address
 	Peers []Peer // voters of the first start (bootstrap); ignored later
+	// Channel says how the node-to-node transport is secured, for
+	// operators (coco_nodeInfo): "mutual TLS" or "INSECURE plain TCP".
+	Channel string
 
 	HeartbeatTimeout  time.Duration
 	ElectionTimeout   time.Duration
@@ -82,6 +85,17 @@ func (c *RaftConfig) Validate() error {
 	}
 	return nil
 }
+
+// NodeChannel is the capability of a ledger whose nodes talk over a
+// node-to-node channel: it says how that channel is secured.
+type NodeChannel interface {
+	NodeChannel() string
+}
+
+var _ NodeChannel = (*Raft)(nil)
+
+// NodeChannel implements NodeChannel.
+func (l *Raft) NodeChannel() string { return l.cfg.Channel }
 
 // Raft is the ledger of a cluster: hashicorp/raft orders entries, each of
 // which carries a whole block.

@@ -52,7 +52,7 @@ func TestClusterFollowerWorkflow(t *testing.T) {
 			t.Errorf("raft_role on %s = %q (%v), want %q", c.IDs[i], role, err, want)
 		}
 		info, err := c.Info(i)
-		if err != nil || info.Leader != (i == lead) || info.ChainID.ToInt().Cmp(testnode.DevChainID) != 0 {
+		if err != nil || info.Leader != (i == lead) || info.ChainID.ToInt().Cmp(testnode.DevChainID) != 0 || info.NodeChannel != "mutual TLS" {
 			t.Errorf("coco_nodeInfo on %s = %+v (%v)", c.IDs[i], info, err)
 		}
 		var cl struct {

@@ -300,6 +300,9 @@ func TestPlaintextChannelChecksSignatures(t *testing.T) {
 	lead := c.Leader()
 	f := c.Others(lead)[0]
 	wantLogged(t, "plaintext label", c.Nodes[f], "INSECURE: node-to-node traffic is plain TCP", `channel="INSECURE plain TCP"`)
+	if info, err := c.Info(f); err != nil || info.NodeChannel != "INSECURE plain TCP" {
+		t.Errorf("coco_nodeInfo in plaintext mode: %+v (%v)", info, err)
+	}
 	thief, _ := crypto.GenerateKey()
 	thiefAddr := crypto.PubkeyToAddress(thief.PublicKey)
 	devNonce := pendingNonce(t, c.Nodes[lead], testnode.DevAddress)

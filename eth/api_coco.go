@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/core"
@@ -56,16 +57,24 @@ type NodeInfo struct {
 	AppliedIndex hexutil.Uint64 `json:"appliedIndex"`
 	Leader       bool           `json:"leader"`
 	TEE          string         `json:"tee"`
+	// NodeChannel says how node-to-node traffic is secured: "mutual TLS"
+	// (node keys), "INSECURE plain TCP", or "none" on a single node.
+	NodeChannel string `json:"nodeChannel"`
 }
 
 // NodeInfo returns the chain id, head, applied ledger index and whether
 // this node orders blocks.
 func (api *CocoAPI) NodeInfo() NodeInfo {
-	return NodeInfo{
+	info := NodeInfo{
 		ChainID:      (*hexutil.Big)(api.s.chain.Config().ChainID),
 		Head:         hexutil.Uint64(api.s.chain.CurrentHeader().Number.Uint64()),
 		AppliedIndex: hexutil.Uint64(api.s.chain.AppliedIndex()),
 		Leader:       api.s.ledger.IsLeader(),
 		TEE:          "none",
+		NodeChannel:  "none",
 	}
+	if nc, ok := api.s.ledger.(cocobackend.NodeChannel); ok {
+		info.NodeChannel = nc.NodeChannel()
+	}
+	return info
 }

@@ -190,6 +190,10 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 		})
 		cfg := cocobackend.DefaultRaftConfig()
 		cfg.ID, cfg.Addr = self.ID, self.RaftAddr
+		cfg.Channel = "mutual TLS"
+		if plaintext {
+			cfg.Channel = "INSECURE plain TCP"
+		}
 		cfg.HeartbeatTimeout = ctx.Duration(raftHeartbeat.Name)
 		cfg.ElectionTimeout = cfg.HeartbeatTimeout
 		cfg.LeaderLease = cfg.HeartbeatTimeout
@@ -220,11 +224,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, out **cluster) eth.NewLed
 			admits = func(id string) bool { _, ok := admitted.Lookup(id); return ok }
 		}
 		stack.RegisterAPIs([]rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(ledger, fsm.AppliedIndex, spec.Coco.Governed(), admits)}})
-		channel := "mutual TLS, node keys"
-		if plaintext {
-			channel = "INSECURE plain TCP"
-		}
-		log.Info("Validating node of a Raft cluster", "id", self.ID, "raft", listen, "validators", len(vals), "channel", channel)
+		log.Info("Validating node of a Raft cluster", "id", self.ID, "raft", listen, "validators", len(vals), "channel", cfg.Channel)
 		return ledger, nil
 	}
 }

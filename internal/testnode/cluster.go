@@ -321,6 +321,7 @@ type NodeInfo struct {
 	Head         hexutil.Uint64 `json:"head"`
 	AppliedIndex hexutil.Uint64 `json:"appliedIndex"`
 	Leader       bool           `json:"leader"`
+	NodeChannel  string         `json:"nodeChannel"`
 }
 
 // Info returns coco_nodeInfo of node i.
