@@ -15,4 +15,17 @@
 //
 // A halted VN refuses every later proposal with the error that halted it; it
 // never applies an entry twice nor skips one.
+//
+// # Node-to-node channels
+//
+// One listener (Mux) carries every node-to-node connection; the first byte
+// a dialer sends names the channel (Raft or forwarding). The mux's Guard is
+// the single place where peers are authenticated, on the listener and on
+// the dialer alike (package nodetls: mutual TLS proving the node key).
+// With a guard, no byte of a connection reaches a channel before the peer
+// is admitted, PeerOf names the peer of every connection handed out, and
+// Recheck cuts the connections of peers no longer admitted. Without one
+// (plaintext mode, INSECURE) nothing about a peer is known: a
+// ForwardHandler then gets from == nil and must not trust what the frame
+// claims.
 package cocobackend
