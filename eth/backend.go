@@ -520,10 +520,16 @@ func (b *filterBackend) GetReceipts(ctx context.Context, hash common.Hash) (type
 	return b.s.chain.GetReceiptsByHash(hash), nil
 }
 func (b *filterBackend) GetLogs(ctx context.Context, hash common.Hash, number uint64) ([][]*types.Log, error) {
+	// Copies: the filter system writes the block's position into them, and
+	// the originals are the cached receipts' and the logs feed's (a race).
 	receipts := b.s.chain.GetReceiptsByHash(hash)
 	logs := make([][]*types.Log, len(receipts))
 	for i, r := range receipts {
-		logs[i] = r.Logs
+		logs[i] = make([]*types.Log, len(r.Logs))
+		for j, l := range r.Logs {
+			cp := *l
+			logs[i][j] = &cp
+		}
 	}
 	return logs, nil
 }
