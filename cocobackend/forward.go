@@ -26,10 +26,11 @@ const (
 	// connection the receiver is closing.
 	forwardIdle       = 5 * time.Minute
 	forwardSenderIdle = time.Minute
-	// forwardFrameTimeout bounds the reading of one frame once its header
-	// arrived.
-	forwardFrameTimeout = 30 * time.Second
 )
+
+// forwardFrameTimeout bounds the reading of one frame once its header
+// arrived (a variable for tests).
+var forwardFrameTimeout = 30 * time.Second
 
 // Forwarder sends transactions admitted on a follower to the leader over
 // the node-to-node channel. Sending never blocks the caller: items are
@@ -214,6 +215,9 @@ func readFrames(conn net.Conn, handle func([][]byte)) error {
 		conn.SetReadDeadline(time.Now().Add(forwardFrameTimeout))
 		var frame bytes.Buffer // a fresh buffer: handle may keep the items
 		if _, err := io.CopyN(&frame, r, int64(size)); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
 			return fmt.Errorf("forward frame of %d bytes: %w", size, err)
 		}
 		buf := frame.Bytes()

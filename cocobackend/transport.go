@@ -59,6 +59,10 @@ type Guard interface {
 	Admit(p *AuthPeer) error
 }
 
+// admitted is the byte a guarded listener sends once it admitted the
+// dialer.
+const admitted byte = 0xAD
+
 // handshakeTimeout bounds how long a connection may take to authenticate
 // and name its channel.
 const handshakeTimeout = 5 * time.Second
@@ -102,8 +106,9 @@ func PeerOf(conn net.Conn) *AuthPeer {
 	return nil
 }
 
-// peerConn is an authenticated connection, tracked so that Recheck can cut
-// it when its peer is no longer admitted.
+// peerConn is a connection the mux handed out, tracked so that Close can
+// close it and Recheck cut it when its peer (nil in plaintext mode) is no
+// longer admitted.
 type peerConn struct {
 	net.Conn
 	peer *AuthPeer
@@ -138,6 +143,9 @@ func (m *Mux) Recheck() {
 	m.mu.Lock()
 	var cut []*peerConn
 	for pc := range m.conns {
+		if pc.peer == nil {
+			continue
+		}
 		if err := m.guard.Admit(pc.peer); err != nil {
 			cut = append(cut, pc)
 			log.Warn("Disconnecting node no longer admitted", "peer", pc.peer.ID, "remote", pc.RemoteAddr(), "reason", err)
@@ -177,7 +185,18 @@ func (m *Mux) Dial(ch byte, addr string, timeout time.Duration) (net.Conn, error
 			conn.Close()
 			return nil, fmt.Errorf("node %s refused: %w", addr, err)
 		}
+		// A TLS 1.3 client finishes its handshake before the server has
+		// checked the client's certificate: wait for the server's word
+		// that it admitted us, so a refused dial fails here instead of
+		// swallowing what is written next.
+		var ack [1]byte
+		if _, err := io.ReadFull(tc, ack[:]); err != nil || ack[0] != admitted {
+			tc.Close()
+			return nil, fmt.Errorf("node %s did not admit this node: %v", addr, err)
+		}
 		conn = m.track(tc, p)
+	} else {
+		conn = m.track(conn, nil)
 	}
 	if _, err := conn.Write([]byte{ch}); err != nil {
 		conn.Close()
@@ -218,8 +237,14 @@ func (m *Mux) route(conn net.Conn) {
 			conn.Close()
 			return
 		}
+		if _, err := tc.Write([]byte{admitted}); err != nil {
+			tc.Close()
+			return
+		}
 		log.Debug("Node-to-node connection", "peer", p.ID, "remote", conn.RemoteAddr())
 		conn = m.track(tc, p)
+	} else {
+		conn = m.track(conn, nil)
 	}
 	var b [1]byte
 	if _, err := io.ReadFull(conn, b[:]); err != nil {
@@ -243,8 +268,8 @@ func (m *Mux) route(conn net.Conn) {
 	}
 }
 
-// Close stops accepting connections and closes the authenticated ones
-// still open.
+// Close stops accepting connections and closes those it handed out that
+// are still open.
 func (m *Mux) Close() error {
 	select {
 	case <-m.closed:
