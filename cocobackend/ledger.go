@@ -55,6 +55,32 @@ type Ledger interface {
 	Stop() error
 }
 
+// Capabilities a ledger may offer beyond Ledger. The Ethereum adapter
+// checks them by name, so a wrapper of a ledger keeps them by embedding it.
+type (
+	// DurableLog is a ledger whose log is synced before an entry is
+	// applied: the state machine need not sync each entry itself.
+	DurableLog interface {
+		DurableLog() bool
+	}
+	// LeadershipNotifier signals every change of IsLeader.
+	LeadershipNotifier interface {
+		LeadershipChanges() <-chan struct{}
+	}
+	// Accepting says whether the node may take transactions now (not once
+	// halted or removed from the cluster).
+	Accepting interface {
+		Accepting() error
+	}
+)
+
+var (
+	_ DurableLog         = (*Raft)(nil)
+	_ LeadershipNotifier = (*Raft)(nil)
+	_ Accepting          = (*Raft)(nil)
+	_ NodeChannel        = (*Raft)(nil)
+)
+
 type doneResult struct {
 	index uint64
 	err   error

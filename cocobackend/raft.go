@@ -92,8 +92,6 @@ type NodeChannel interface {
 	NodeChannel() string
 }
 
-var _ NodeChannel = (*Raft)(nil)
-
 // NodeChannel implements NodeChannel.
 func (l *Raft) NodeChannel() string { return l.cfg.Channel }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/filtermaps"
 	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/state"
-	"github.com/ethereum/go-ethereum/core/txpool"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/ethdb"
@@ -86,7 +85,12 @@ type Service struct {
 	fmaps   atomic.Pointer[logIndex] // replaced after a snapshot restore
 	filters *filters.FilterSystem
 
-	forward         func(item []byte)
+	// forwarding is the ledger's Forwarding capability (nil on a single
+	// node); trusted the nodes whose forwarded senders are trusted.
+	forwarding      cocobackend.Forwarding
+	trusted         atomic.Pointer[map[string][]byte]
+	admitted        atomic.Pointer[map[string][]byte] // last handed to Admission
+	wg              sync.WaitGroup
 	removedLogsFeed event.Feed // never fires: committed blocks are final
 	headSub         event.Subscription
 	quit            chan struct{}
@@ -94,8 +98,9 @@ type Service struct {
 
 // NewLedgerFunc builds the ledger that orders the chain's entries around
 // its state machine; the genesis spec tells which (a single node, or the
-// Raft cluster of config.coco.validators).
-type NewLedgerFunc func(spec *genesis.Spec, fsm cocobackend.FSM) (cocobackend.Ledger, error)
+// Raft cluster of config.coco.validators). A cluster hands the
+// transactions other nodes forward to forwarded.
+type NewLedgerFunc func(spec *genesis.Spec, fsm cocobackend.FSM, forwarded cocobackend.ForwardHandler) (cocobackend.Ledger, error)
 
 // ChainDBPath is the database folder inside the node's instance directory.
 const ChainDBPath = "chaindata"
@@ -153,15 +158,19 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	s.fsm.afterRestore = s.restartLogIndex
 	if newLedger == nil {
 		s.ledger = cocobackend.NewSolo(s.fsm)
-	} else if s.ledger, err = newLedger(chain.Spec(), s.fsm); err != nil {
+	} else if s.ledger, err = newLedger(chain.Spec(), s.fsm, s.handleForwarded); err != nil {
 		return nil, err
 	}
-	if d, ok := s.ledger.(interface{ DurableLog() bool }); ok && d.DurableLog() {
+	if d, ok := s.ledger.(cocobackend.DurableLog); ok && d.DurableLog() {
 		chain.syncWrites = false
+	}
+	s.forwarding, _ = s.ledger.(cocobackend.Forwarding)
+	if err := s.initTrusted(); err != nil {
+		return nil, err
 	}
 	coco := chain.Spec().Coco
 	var leaderCh <-chan struct{}
-	if lc, ok := s.ledger.(interface{ LeadershipChanges() <-chan struct{} }); ok {
+	if lc, ok := s.ledger.(cocobackend.LeadershipNotifier); ok {
 		leaderCh = lc.LeadershipChanges()
 	}
 	s.builder = &builder{
@@ -259,8 +268,13 @@ func (s *Service) Start() error {
 	heads := make(chan core.ChainHeadEvent, 64)
 	s.headSub = s.chain.SubscribeChainHeadEvent(heads)
 	go s.followHeads(heads)
-	if s.forward != nil {
+	if s.forwarding != nil {
+		s.wg.Add(1)
 		go s.resendLoop()
+	}
+	if s.chain.Spec().Coco.Governed() {
+		s.wg.Add(1)
+		go s.followConstitution()
 	}
 	s.builder.start()
 	return nil
@@ -296,6 +310,7 @@ func (s *Service) followHeads(heads chan core.ChainHeadEvent) {
 func (s *Service) Stop() error {
 	close(s.quit)
 	s.builder.stop()
+	s.wg.Wait()
 	err := s.ledger.Stop()
 	s.headSub.Unsubscribe()
 	s.fmaps.Load().stop()
@@ -330,10 +345,6 @@ func (s *Service) APIs() []rpc.API {
 	}...)
 }
 
-// SetForwarder installs how a follower sends admitted transactions to the
-// leader: the raw transaction followed by its 20-byte sender.
-func (s *Service) SetForwarder(forward func(item []byte)) { s.forward = forward }
-
 // Ledger is the service's ledger.
 func (s *Service) Ledger() cocobackend.Ledger { return s.ledger }
 
@@ -341,7 +352,7 @@ func (s *Service) Ledger() cocobackend.Ledger { return s.ledger }
 // forwarded to the leader. The follower keeps it in its own pool, so its
 // pending nonce counts it at once and it survives a leader change.
 func (s *Service) SendTx(tx *types.Transaction) error {
-	if a, ok := s.ledger.(interface{ Accepting() error }); ok {
+	if a, ok := s.ledger.(cocobackend.Accepting); ok {
 		if err := a.Accepting(); err != nil {
 			return err
 		}
@@ -349,95 +360,8 @@ func (s *Service) SendTx(tx *types.Transaction) error {
 	if err := s.pool.Add(tx); err != nil {
 		return err
 	}
-	if s.forward != nil && !s.ledger.IsLeader() {
-		s.forward(forwardItem(tx, s.pool.Signer()))
-	}
+	s.forwardTx(tx)
 	return nil
-}
-
-func forwardItem(tx *types.Transaction, signer types.Signer) []byte {
-	raw, _ := tx.MarshalBinary()
-	from, _ := types.Sender(signer, tx) // cached by admission
-	return append(raw, from.Bytes()...)
-}
-
-// AddForwarded admits transactions forwarded by another validating node.
-// Each item is a raw transaction followed by the 20-byte sender the
-// forwarding node recovered. authenticated says the items came over an
-// authenticated node-to-node channel from an admitted node: only then is
-// that sender trusted (each signature is checked once in the network).
-// Otherwise (plaintext mode) the signature is checked here and an item
-// whose claimed sender differs is dropped.
-func (s *Service) AddForwarded(items [][]byte, authenticated bool) {
-	signer := s.pool.Signer()
-	for _, item := range items {
-		if len(item) <= common.AddressLength {
-			continue
-		}
-		tx := new(types.Transaction)
-		if err := tx.UnmarshalBinary(item[:len(item)-common.AddressLength]); err != nil {
-			log.Warn("Dropped malformed forwarded transaction", "err", err)
-			continue
-		}
-		claimed := common.BytesToAddress(item[len(item)-common.AddressLength:])
-		if authenticated {
-			trustSender(signer, tx, claimed)
-		} else if from, err := types.Sender(signer, tx); err != nil || from != claimed {
-			log.Warn("Dropped forwarded transaction whose signature does not match its sender", "hash", tx.Hash(), "claimed", claimed, "err", err)
-			continue
-		}
-		if err := s.pool.Add(tx); err != nil && !errors.Is(err, txpool.ErrAlreadyKnown) {
-			log.Debug("Forwarded transaction refused", "hash", tx.Hash(), "err", err)
-		}
-	}
-}
-
-// resendPeriod is how long a follower waits for a forwarded transaction to
-// be included before forwarding it again (the frame may have been lost with
-// a connection; the leader ignores duplicates).
-const resendPeriod = 3 * time.Second
-
-func (s *Service) resendLoop() {
-	t := time.NewTicker(resendPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.quit:
-			return
-		case <-t.C:
-			if s.ledger.IsLeader() {
-				continue
-			}
-			txs := s.pool.DueForResend(resendPeriod)
-			for _, tx := range txs {
-				s.forward(forwardItem(tx, s.pool.Signer()))
-			}
-			if len(txs) > 0 {
-				log.Debug("Forwarded waiting transactions again", "count", len(txs))
-			}
-		}
-	}
-}
-
-// ResendPool forwards every pooled transaction again, after the leader
-// changed: the old leader may have died with them.
-func (s *Service) ResendPool() {
-	if s.forward == nil || s.ledger.IsLeader() {
-		return
-	}
-	pending, queued := s.pool.Content()
-	n := 0
-	for _, m := range []map[common.Address][]*types.Transaction{pending, queued} {
-		for _, txs := range m {
-			for _, tx := range txs {
-				s.forward(forwardItem(tx, s.pool.Signer()))
-				n++
-			}
-		}
-	}
-	if n > 0 {
-		log.Info("Forwarded pooled transactions to the new leader", "count", n)
-	}
 }
 
 // view is a filtermaps chain view ending at head.

@@ -145,12 +145,12 @@ func (c *ecluster) start(nd *cnode) {
 	_, nd.trans = raft.NewInmemTransport(nd.addr)
 	cfg := DefaultConfig
 	cfg.TrieCache = 16
-	svc, err := newService(nil, db, kv, cfg, func(spec *genesis.Spec, fsm cocobackend.FSM) (cocobackend.Ledger, error) {
+	svc, err := newService(nil, db, kv, cfg, func(spec *genesis.Spec, fsm cocobackend.FSM, _ cocobackend.ForwardHandler) (cocobackend.Ledger, error) {
 		rc := c.rcfg
 		rc.ID, rc.Addr = nd.id, string(nd.addr)
 		l, err := cocobackend.NewRaft(rc, &tamperFSM{FSM: fsm, nd: nd}, nd.trans, nd.logs, nd.logs, nd.snaps)
 		nd.ledger = l
-		return l, err
+		return &memLedger{Raft: l, c: c, nd: nd, newLeader: make(chan struct{}, 1), quit: make(chan struct{})}, err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,6 @@ func (c *ecluster) start(nd *cnode) {
 		nd.restored = append(nd.restored, svc.chain.AppliedIndex())
 		c.mu.Unlock()
 	}
-	svc.SetForwarder(func(item []byte) { c.forward(nd, item) })
 	c.mu.Lock()
 	nd.svc, nd.up, nd.cut, nd.quit = svc, true, false, make(chan struct{})
 	c.mu.Unlock()
@@ -170,25 +169,9 @@ func (c *ecluster) start(nd *cnode) {
 	if err := svc.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// What cmd/cocogeth's cluster does: re-forward the pool to every new
-	// leader.
-	changes := nd.ledger.LeaderChanges()
 	events := make(chan core.ChainEvent, 256)
 	sub := svc.Chain().SubscribeChainEvent(events)
-	nd.wg.Add(2)
-	go func() {
-		defer nd.wg.Done()
-		for {
-			select {
-			case <-nd.quit:
-				return
-			case addr := <-changes:
-				if addr != "" && addr != string(nd.addr) {
-					svc.ResendPool()
-				}
-			}
-		}
-	}()
+	nd.wg.Add(1)
 	go func() {
 		defer nd.wg.Done()
 		defer sub.Unsubscribe()
@@ -227,6 +210,55 @@ func (c *ecluster) stop(nd *cnode) {
 		}
 	}
 }
+
+// memLedger is the in-memory cluster's ledger: the Raft ledger plus
+// forwarding through the harness, as cocobackend.Cluster does over the
+// network.
+type memLedger struct {
+	*cocobackend.Raft
+	c         *ecluster
+	nd        *cnode
+	newLeader chan struct{}
+	quit      chan struct{}
+	wg        sync.WaitGroup
+}
+
+var _ cocobackend.Forwarding = (*memLedger)(nil)
+
+func (m *memLedger) Start() error {
+	if err := m.Raft.Start(); err != nil {
+		return err
+	}
+	changes := m.Raft.LeaderChanges()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for {
+			select {
+			case <-m.quit:
+				return
+			case addr := <-changes:
+				if addr != "" && addr != string(m.nd.addr) {
+					select {
+					case m.newLeader <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func (m *memLedger) Stop() error {
+	close(m.quit)
+	err := m.Raft.Stop()
+	m.wg.Wait()
+	return err
+}
+
+func (m *memLedger) Forward(item []byte)        { m.c.forward(m.nd, item) }
+func (m *memLedger) NewLeader() <-chan struct{} { return m.newLeader }
 
 // forward delivers a follower's transaction to whoever its ledger names as
 // leader, as the node-to-node forwarder does; lost if that node is down or
@@ -1021,7 +1053,7 @@ func TestSpeculativeBlocksFailedThenLeaderAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := newGateLedger()
-	s, err := newService(nil, db, db, DefaultConfig, func(_ *genesis.Spec, fsm cocobackend.FSM) (cocobackend.Ledger, error) {
+	s, err := newService(nil, db, db, DefaultConfig, func(_ *genesis.Spec, fsm cocobackend.FSM, _ cocobackend.ForwardHandler) (cocobackend.Ledger, error) {
 		l.fsm = fsm
 		return l, nil
 	})

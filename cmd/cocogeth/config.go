@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
@@ -25,6 +26,7 @@ const clientVersion = "0.1.0"
 type Config struct {
 	Node    node.Config
 	Eth     eth.Config
+	Raft    cocobackend.ClusterSettings
 	Metrics MetricsConfig
 }
 
@@ -68,6 +70,7 @@ func defaultConfig() Config {
 	return Config{
 		Node:    n,
 		Eth:     eth.DefaultConfig,
+		Raft:    cocobackend.DefaultClusterSettings(),
 		Metrics: MetricsConfig{Addr: "127.0.0.1", Port: 6060},
 	}
 }

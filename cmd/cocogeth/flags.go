@@ -213,6 +213,7 @@ func applyFlags(ctx *cli.Context, cfg *Config) error {
 	if set(poolBump.Name) {
 		e.Pool.PriceBump = ctx.Uint64(poolBump.Name)
 	}
+	applyRaftFlags(ctx, &cfg.Raft)
 	m := &cfg.Metrics
 	if set(metricsEnabled.Name) {
 		m.Enabled = ctx.Bool(metricsEnabled.Name)

@@ -104,15 +104,8 @@ func runNode(ctx *cli.Context) error {
 			}
 		}()
 	}
-	var cl *cluster
-	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, &cl))
-	if err != nil {
+	if _, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft)); err != nil {
 		return err
-	}
-	if cl != nil {
-		if err := cl.connect(svc); err != nil {
-			return err
-		}
 	}
 	// Catch signals before starting, so a stop during start-up is clean.
 	sigc := make(chan os.Signal, 1)
@@ -120,10 +113,6 @@ func runNode(ctx *cli.Context) error {
 	defer signal.Stop(sigc)
 	if err := stack.Start(); err != nil {
 		return fmt.Errorf("failed to start the node: %v", err)
-	}
-	if cl != nil {
-		cl.watchLeader(svc)
-		cl.followConstitution(svc)
 	}
 	if ep := stack.HTTPEndpoint(); cfg.Node.HTTPHost != "" {
 		log.Info("JSON-RPC over HTTP", "url", ep)

@@ -255,6 +255,25 @@ func (g *Guard) handshake(tc *tls.Conn) (net.Conn, *cocobackend.AuthPeer, error)
 	return tc, p, nil
 }
 
+// SetAdmitted replaces the admitted nodes (id → public key in any form
+// PublicKey accepts; entries that do not parse are left out); it reports
+// whether anything changed.
+func (g *Guard) SetAdmitted(nodes map[string][]byte) bool {
+	norm := make(map[string][]byte, len(nodes))
+	for id, k := range nodes {
+		if pk, err := PublicKey(k); err == nil {
+			norm[id] = pk
+		}
+	}
+	return g.reg.Set(norm)
+}
+
+// Admits reports whether id is an admitted node.
+func (g *Guard) Admits(id string) bool {
+	_, ok := g.reg.Lookup(id)
+	return ok
+}
+
 // Admit re-checks a connected peer against the registry's current
 // contents.
 func (g *Guard) Admit(p *cocobackend.AuthPeer) error {
