@@ -221,7 +221,7 @@ func TestVersionAndDumpConfig(t *testing.T) {
 	datadir := filepath.Join(dir, "datadir")
 	res = testnode.Run(t, bin, cliTimeout, "dumpconfig", "--dev", "--datadir", datadir, "--ipcdisable",
 		"--http.port", strconv.Itoa(ports[0]), "--ws.port", strconv.Itoa(ports[1]),
-		"--rpc.gascap", "12345678", "--txpool.pricebump", "25")
+		"--rpc.gascap", "12345678", "--txpool.pricebump", "25", "--raft.heartbeat", "1500ms", "--raft.trailing-logs", "777")
 	if res.ExitCode != 0 {
 		t.Fatalf("dumpconfig: exit %d\n%s", res.ExitCode, res.Output)
 	}
@@ -229,6 +229,7 @@ func TestVersionAndDumpConfig(t *testing.T) {
 	for _, want := range []string{
 		"HTTPPort = " + strconv.Itoa(ports[0]), "WSPort = " + strconv.Itoa(ports[1]),
 		"RPCGasCap = 12345678", "PriceBump = 25", `DataDir = "` + datadir + `"`,
+		"[Raft]", "HeartbeatTimeout = 1500000000", "TrailingLogs = 777", "InsecurePlaintext = false",
 	} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("dumpconfig output lacks %q:\n%s", want, cfg)
