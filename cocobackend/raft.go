@@ -369,6 +369,9 @@ type Server struct {
 
 // Servers returns the current cluster configuration.
 func (l *Raft) Servers() ([]Server, error) {
+	if l.r == nil {
+		return nil, ErrStopped
+	}
 	f := l.r.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, err
@@ -382,15 +385,26 @@ func (l *Raft) Servers() ([]Server, error) {
 }
 
 // Stats returns raft's counters (term, indexes, state, …).
-func (l *Raft) Stats() map[string]string { return l.r.Stats() }
+func (l *Raft) Stats() map[string]string {
+	if l.r == nil {
+		return map[string]string{"state": "Shutdown"}
+	}
+	return l.r.Stats()
+}
 
 // AddVoter adds a voting member; only the leader can.
 func (l *Raft) AddVoter(id, addr string) error {
+	if l.r == nil {
+		return ErrStopped
+	}
 	return l.r.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, l.cfg.ApplyTimeout).Error()
 }
 
 // RemoveServer removes a member; only the leader can.
 func (l *Raft) RemoveServer(id string) error {
+	if l.r == nil {
+		return ErrStopped
+	}
 	return l.r.RemoveServer(raft.ServerID(id), 0, l.cfg.ApplyTimeout).Error()
 }
 

@@ -267,6 +267,7 @@ func (s *Service) Start() error {
 	}
 	heads := make(chan core.ChainHeadEvent, 64)
 	s.headSub = s.chain.SubscribeChainHeadEvent(heads)
+	s.wg.Add(1)
 	go s.followHeads(heads)
 	if s.forwarding != nil {
 		s.wg.Add(1)
@@ -282,6 +283,7 @@ func (s *Service) Start() error {
 
 // followHeads keeps the log index on the head.
 func (s *Service) followHeads(heads chan core.ChainHeadEvent) {
+	defer s.wg.Done()
 	for {
 		select {
 		case ev := <-heads:

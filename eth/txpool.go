@@ -148,27 +148,35 @@ func (p *TxPool) add(tx *types.Transaction) error {
 	}
 	from, _ := types.Sender(p.signer, tx) // cached by ValidateTransaction
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.addLocked(tx, from)
+	announce, err := p.addLocked(tx, from)
+	p.mu.Unlock()
+	// Subscribers are told outside the lock: a slow one must not stall
+	// admission.
+	if len(announce) > 0 {
+		p.txFeed.Send(core.NewTxsEvent{Txs: announce})
+	}
+	return err
 }
 
-func (p *TxPool) addLocked(tx *types.Transaction, from common.Address) error {
+// addLocked admits tx from from and returns the transactions that became
+// executable (to announce once the lock is released).
+func (p *TxPool) addLocked(tx *types.Transaction, from common.Address) (announce []*types.Transaction, err error) {
 	hash := tx.Hash()
 	if _, ok := p.all[hash]; ok {
-		return txpool.ErrAlreadyKnown
+		return nil, txpool.ErrAlreadyKnown
 	}
 	if baseFee := p.chain.nextBaseFee(p.head); tx.GasFeeCapIntCmp(baseFee) < 0 {
-		return fmt.Errorf("%w: max fee per gas %v below base fee %v", txpool.ErrUnderpriced, tx.GasFeeCap(), baseFee)
+		return nil, fmt.Errorf("%w: max fee per gas %v below base fee %v", txpool.ErrUnderpriced, tx.GasFeeCap(), baseFee)
 	}
 	if p.chain.spec.Coco.Governed() && !governance.MaySend(p.state, from) {
-		return fmt.Errorf("%w: %s is not an account of a member or participant of the network", ErrNotActor, from.Hex())
+		return nil, fmt.Errorf("%w: %s is not an account of a member or participant of the network", ErrNotActor, from.Hex())
 	}
 	acct := p.account(from)
 	var old *poolTx
 	if o, ok := acct.txs[tx.Nonce()]; ok {
 		old = o
 	}
-	err := txpool.ValidateTransactionWithState(tx, p.signer, &txpool.ValidationOptionsWithState{
+	err = txpool.ValidateTransactionWithState(tx, p.signer, &txpool.ValidationOptionsWithState{
 		State: p.state,
 		ExistingExpenditure: func(common.Address) *big.Int {
 			return acct.spent
@@ -185,21 +193,21 @@ func (p *TxPool) addLocked(tx *types.Transaction, from common.Address) error {
 	})
 	if err != nil {
 		p.dropIfEmpty(from, acct)
-		return err
+		return nil, err
 	}
 	if old != nil {
 		if !bumped(old.tx, tx, p.cfg.PriceBump) {
-			return txpool.ErrReplaceUnderpriced
+			return nil, txpool.ErrReplaceUnderpriced
 		}
 		if old.inflight {
-			return fmt.Errorf("%w: transaction with nonce %d is being included in a block", txpool.ErrReplaceUnderpriced, tx.Nonce())
+			return nil, fmt.Errorf("%w: transaction with nonce %d is being included in a block", txpool.ErrReplaceUnderpriced, tx.Nonce())
 		}
 	} else {
 		if len(p.all) >= p.cfg.GlobalSlots {
-			return errPoolFull
+			return nil, errPoolFull
 		}
 		if tx.Nonce() > acct.next && acct.queued >= p.cfg.AccountQueue {
-			return fmt.Errorf("%w: %d future transactions of %s are waiting for a nonce gap", txpool.ErrAccountLimitExceeded, acct.queued, from.Hex())
+			return nil, fmt.Errorf("%w: %d future transactions of %s are waiting for a nonce gap", txpool.ErrAccountLimitExceeded, acct.queued, from.Hex())
 		}
 	}
 	ptx := &poolTx{tx: tx, from: from, cost: tx.Cost(), sent: time.Now()}
@@ -217,16 +225,13 @@ func (p *TxPool) addLocked(tx *types.Transaction, from common.Address) error {
 		}
 		if tx.Nonce() < acct.next {
 			p.pushReady(ptx)
-			p.txFeed.Send(core.NewTxsEvent{Txs: []*types.Transaction{tx}})
+			return []*types.Transaction{tx}, nil
 		}
-		return nil
+		return nil, nil
 	}
 	promoted := p.promote(acct)
 	p.setQueued(acct)
-	if len(promoted) > 0 {
-		p.txFeed.Send(core.NewTxsEvent{Txs: promoted})
-	}
-	return nil
+	return promoted, nil
 }
 
 // bumped reports whether replacement raises both the fee cap and the tip by
@@ -467,7 +472,17 @@ func (p *TxPool) onBlock(block *types.Block) {
 	}
 	signer := types.MakeSigner(p.chain.Config(), block.Number(), block.Time())
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	promoted := p.onBlockLocked(block, st, signer)
+	p.mu.Unlock()
+	// Subscribers are told outside the lock.
+	if len(promoted) > 0 {
+		p.txFeed.Send(core.NewTxsEvent{Txs: promoted})
+	}
+}
+
+// onBlockLocked drops what block included, moves the pool onto its state
+// and returns the transactions that became executable.
+func (p *TxPool) onBlockLocked(block *types.Block, st *state.StateDB, signer types.Signer) []*types.Transaction {
 	p.head, p.state = block.Header(), st
 	touched := make(map[common.Address]*poolAccount)
 	for _, tx := range block.Transactions() {
@@ -517,9 +532,7 @@ func (p *TxPool) onBlock(block *types.Block) {
 		p.setQueued(a)
 		p.dropIfEmpty(addr, a)
 	}
-	if len(promoted) > 0 {
-		p.txFeed.Send(core.NewTxsEvent{Txs: promoted})
-	}
+	return promoted
 }
 
 // Get returns a pooled transaction.

@@ -30,6 +30,9 @@ type Config struct {
 	Metrics MetricsConfig
 }
 
+// defaultMetrics is the Prometheus endpoint's default place (off).
+var defaultMetrics = MetricsConfig{Addr: "127.0.0.1", Port: 6060}
+
 // MetricsConfig configures the Prometheus endpoint.
 type MetricsConfig struct {
 	Enabled bool
@@ -71,7 +74,7 @@ func defaultConfig() Config {
 		Node:    n,
 		Eth:     eth.DefaultConfig,
 		Raft:    cocobackend.DefaultClusterSettings(),
-		Metrics: MetricsConfig{Addr: "127.0.0.1", Port: 6060},
+		Metrics: defaultMetrics,
 	}
 }
 

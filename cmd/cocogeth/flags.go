@@ -39,9 +39,9 @@ var (
 	ipcPath     = &cli.StringFlag{Name: "ipcpath", Usage: "Filename for IPC socket/pipe within the datadir (explicit paths escape it)"}
 	batchLimit  = &cli.IntFlag{Name: "rpc.batch-request-limit", Usage: "Maximum number of requests in a batch", Value: node.DefaultConfig.BatchRequestLimit}
 	batchSize   = &cli.IntFlag{Name: "rpc.batch-response-max-size", Usage: "Maximum number of bytes returned from a batched call", Value: node.DefaultConfig.BatchResponseMaxSize}
-	gasCap      = &cli.Uint64Flag{Name: "rpc.gascap", Usage: "Gas cap of eth_call and eth_estimateGas (0 = infinite)", Value: 50_000_000}
-	evmTimeout  = &cli.DurationFlag{Name: "rpc.evmtimeout", Usage: "Timeout of eth_call (0 = infinite)", Value: 5e9}
-	txFeeCap    = &cli.Float64Flag{Name: "rpc.txfeecap", Usage: "Largest transaction fee (in ether) accepted over RPC (0 = no cap)", Value: 1}
+	gasCap      = &cli.Uint64Flag{Name: "rpc.gascap", Usage: "Gas cap of eth_call and eth_estimateGas (0 = infinite)", Value: eth.DefaultConfig.RPCGasCap}
+	evmTimeout  = &cli.DurationFlag{Name: "rpc.evmtimeout", Usage: "Timeout of eth_call (0 = infinite)", Value: eth.DefaultConfig.RPCEVMTimeout}
+	txFeeCap    = &cli.Float64Flag{Name: "rpc.txfeecap", Usage: "Largest transaction fee (in ether) accepted over RPC (0 = no cap)", Value: eth.DefaultConfig.RPCTxFeeCap}
 	allowUnprot = &cli.BoolFlag{Name: "rpc.allow-unprotected-txs", Usage: "Allow transactions without EIP-155 replay protection over RPC"}
 
 	logQueryLimit  = &cli.IntFlag{Name: "rpc.logquerylimit", Usage: "Maximum number of addresses, or of alternative topics per position, in the criteria of eth_getLogs and eth_newFilter (0 = no cap)", Value: eth.DefaultConfig.LogQueryLimit}
@@ -49,18 +49,18 @@ var (
 	logResultLimit = &cli.IntFlag{Name: "rpc.logresultlimit", Usage: "Maximum number of logs returned by eth_getLogs and eth_getFilterLogs; larger queries fail with code -32005 (0 = unlimited)", Value: eth.DefaultConfig.LogResultLimit}
 
 	metricsEnabled = &cli.BoolFlag{Name: "metrics", Usage: "Enable metrics collection and the Prometheus endpoint"}
-	metricsAddr    = &cli.StringFlag{Name: "metrics.addr", Usage: "Metrics HTTP server listening interface", Value: "127.0.0.1"}
-	metricsPort    = &cli.IntFlag{Name: "metrics.port", Usage: "Metrics HTTP server listening port", Value: 6060}
+	metricsAddr    = &cli.StringFlag{Name: "metrics.addr", Usage: "Metrics HTTP server listening interface", Value: defaultMetrics.Addr}
+	metricsPort    = &cli.IntFlag{Name: "metrics.port", Usage: "Metrics HTTP server listening port", Value: defaultMetrics.Port}
 	pprofEnabled   = &cli.BoolFlag{Name: "pprof", Usage: "Enable the pprof HTTP server"}
 	pprofAddr      = &cli.StringFlag{Name: "pprof.addr", Usage: "pprof HTTP server listening interface", Value: "127.0.0.1"}
 	pprofPort      = &cli.IntFlag{Name: "pprof.port", Usage: "pprof HTTP server listening port", Value: 6061}
 
-	cacheFlag    = &cli.IntFlag{Name: "cache", Usage: "Megabytes of memory allocated to database caching", Value: 512}
-	poolSlots    = &cli.IntFlag{Name: "txpool.globalslots", Usage: "Maximum number of transactions in the pool", Value: 500_000}
-	poolAccount  = &cli.IntFlag{Name: "txpool.accountslots", Usage: "Maximum number of pooled transactions per account", Value: 16384}
-	poolQueue    = &cli.IntFlag{Name: "txpool.accountqueue", Usage: "Maximum number of gapped (future) transactions per account", Value: 1024}
-	poolPriceMin = &cli.Uint64Flag{Name: "txpool.pricelimit", Usage: "Minimum gas tip to accept a transaction (wei)", Value: 1}
-	poolBump     = &cli.Uint64Flag{Name: "txpool.pricebump", Usage: "Price bump percentage to replace a pooled transaction", Value: 10}
+	cacheFlag    = &cli.IntFlag{Name: "cache", Usage: "Megabytes of memory allocated to database caching", Value: eth.DefaultConfig.DatabaseCache}
+	poolSlots    = &cli.IntFlag{Name: "txpool.globalslots", Usage: "Maximum number of transactions in the pool", Value: eth.DefaultPoolConfig.GlobalSlots}
+	poolAccount  = &cli.IntFlag{Name: "txpool.accountslots", Usage: "Maximum number of pooled transactions per account", Value: eth.DefaultPoolConfig.AccountSlots}
+	poolQueue    = &cli.IntFlag{Name: "txpool.accountqueue", Usage: "Maximum number of gapped (future) transactions per account", Value: eth.DefaultPoolConfig.AccountQueue}
+	poolPriceMin = &cli.Uint64Flag{Name: "txpool.pricelimit", Usage: "Minimum gas tip to accept a transaction (wei)", Value: eth.DefaultPoolConfig.PriceLimit}
+	poolBump     = &cli.Uint64Flag{Name: "txpool.pricebump", Usage: "Price bump percentage to replace a pooled transaction", Value: eth.DefaultPoolConfig.PriceBump}
 )
 
 var nodeFlags = []cli.Flag{
