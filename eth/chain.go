@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/lru"
 	"github.com/ethereum/go-ethereum/consensus"
@@ -47,8 +48,11 @@ type Chain struct {
 	config  *params.ChainConfig
 	spec    *genesis.Spec
 	engine  consensus.Engine
-	genesis *types.Block
-	head    atomic.Pointer[types.Header]
+	// precompiles are the stateful precompiles every EVM of the chain has
+	// (the governance contract on a governed chain).
+	precompiles precompileRegistry
+	genesis     *types.Block
+	head        atomic.Pointer[types.Header]
 	// syncWrites fsyncs every block. A single node needs it (its chain is
 	// the only record); under Raft the replicated log is durable and a block
 	// lost from an unsynced write is applied again from it at restart.
@@ -150,6 +154,9 @@ func NewChain(db ethdb.Database, cfg ChainConfig) (*Chain, error) {
 		blocks:   lru.NewCache[common.Hash, *types.Block](256),
 	}
 	c.syncWrites = true
+	if spec.Coco.Governed() {
+		c.precompiles = append(c.precompiles, govPrecompile{contract: governance.NewContract()})
+	}
 	c.genesis = rawdb.ReadBlock(db, ghash, 0)
 	if c.genesis == nil {
 		return nil, errors.New("database is corrupt: genesis block missing")
