@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { ethers } from 'ethers';
 import { useNode, test, expectRpcError, DEV_ADDRESS } from './lib/node.mjs';
 import { artifact, deploy, devWallet } from './lib/contracts.mjs';
-import { q, assertQuantity, sortedKeys, BLOCK_KEYS, HEADER_KEYS, toHex } from './lib/util.mjs';
+import { q, assertQuantity, sortedKeys, BLOCK_KEYS, HEADER_KEYS, toHex, withStableHead } from './lib/util.mjs';
 
 const ctx = useNode('fees');
 const st = {};
@@ -45,14 +45,16 @@ test('eth_estimateGas: transfer is exactly 21000; contract calls are enough and 
 
 test('eth_gasPrice = suggested tip + latest base fee; eth_maxPriorityFeePerGas; ethers getFeeData', async () => {
   const node = ctx.node;
-  const gp = await node.rpc('eth_gasPrice');
-  const tip = await node.rpc('eth_maxPriorityFeePerGas');
-  const latest = await node.rpc('eth_getBlockByNumber', ['latest', false]);
+  const { gp, tip, latest, fd } = await withStableHead(node, async () => ({
+    gp: await node.rpc('eth_gasPrice'),
+    tip: await node.rpc('eth_maxPriorityFeePerGas'),
+    latest: await node.rpc('eth_getBlockByNumber', ['latest', false]),
+    fd: await st.provider.getFeeData(),
+  }));
   assertQuantity(gp, 'gasPrice');
   assertQuantity(tip, 'maxPriorityFeePerGas');
   assert.ok(q(tip) >= 0n);
   assert.equal(q(gp), q(tip) + q(latest.baseFeePerGas));
-  const fd = await st.provider.getFeeData();
   assert.equal(fd.gasPrice, q(gp));
   assert.equal(fd.maxPriorityFeePerGas, q(tip));
   assert.equal(fd.maxFeePerGas, q(latest.baseFeePerGas) * 2n + q(tip));
@@ -61,9 +63,11 @@ test('eth_gasPrice = suggested tip + latest base fee; eth_maxPriorityFeePerGas; 
 
 test('eth_feeHistory shape: oldestBlock, baseFeePerGas n+1, gasUsedRatio n, reward n x percentiles, blob fields', async () => {
   const node = ctx.node;
-  const head = q(await node.rpc('eth_blockNumber'));
   const n = 4;
-  const fh = await node.rpc('eth_feeHistory', [toHex(n), 'latest', [10, 50, 90]]);
+  const { head, fh } = await withStableHead(node, async () => ({
+    head: q(await node.rpc('eth_blockNumber')),
+    fh: await node.rpc('eth_feeHistory', [toHex(n), 'latest', [10, 50, 90]]),
+  }));
   assert.deepEqual(sortedKeys(fh), ['baseFeePerBlobGas', 'baseFeePerGas', 'blobGasUsedRatio', 'gasUsedRatio', 'oldestBlock', 'reward'].sort());
   assert.equal(q(fh.oldestBlock), head - BigInt(n) + 1n);
   assert.equal(fh.baseFeePerGas.length, n + 1);
@@ -101,7 +105,11 @@ test('eth_feeHistory shape: oldestBlock, baseFeePerGas n+1, gasUsedRatio n, rewa
 
 test('getBlock latest/pending/earliest/safe/finalized: shapes and baseFeePerGas', async () => {
   const node = ctx.node;
-  const latest = await node.rpc('eth_getBlockByNumber', ['latest', false]);
+  const { latest, header, pending } = await withStableHead(node, async () => ({
+    latest: await node.rpc('eth_getBlockByNumber', ['latest', false]),
+    header: await node.rpc('eth_getHeaderByNumber', ['latest']),
+    pending: await node.rpc('eth_getBlockByNumber', ['pending', false]),
+  }));
   assert.deepEqual(sortedKeys(latest), BLOCK_KEYS);
   for (const k of ['number', 'gasLimit', 'gasUsed', 'timestamp', 'baseFeePerGas', 'size', 'difficulty', 'blobGasUsed', 'excessBlobGas']) assertQuantity(latest[k], k);
   assert.equal(latest.difficulty, '0x0');
@@ -111,12 +119,10 @@ test('getBlock latest/pending/earliest/safe/finalized: shapes and baseFeePerGas'
   assert.deepEqual(latest.withdrawals, []);
   assert.equal(latest.withdrawalsRoot, '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421');
 
-  const header = await node.rpc('eth_getHeaderByNumber', ['latest']);
   assert.deepEqual(sortedKeys(header), HEADER_KEYS);
   assert.equal(header.hash, latest.hash);
   assert.deepEqual(await node.rpc('eth_getHeaderByHash', [latest.hash]), header);
 
-  const pending = await node.rpc('eth_getBlockByNumber', ['pending', false]);
   assert.equal(q(pending.number), q(latest.number) + 1n, 'pending is built on top of latest');
   assert.equal(pending.hash, null);
   assert.equal(pending.nonce, null);

@@ -79,3 +79,18 @@ export async function signRaw(wallet, tx) {
 }
 
 export const toHex = (n) => ethers.toQuantity(n);
+
+/**
+ * Runs `read` (reads only, no assertions) until the head did not move while
+ * it ran, and returns its result. A quiet chain's head can move on its own:
+ * the leader adds one empty block 3 s after the last block with transactions
+ * (eth/builder.go), so reads that must see one head are repeated if that
+ * block landed between them.
+ */
+export async function withStableHead(node, read) {
+  for (let i = 0; ; i++) {
+    const before = await node.rpc('eth_blockNumber');
+    const out = await read();
+    if ((await node.rpc('eth_blockNumber')) === before || i === 4) return out;
+  }
+}
