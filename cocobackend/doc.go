@@ -16,6 +16,16 @@
 // A halted VN refuses every later proposal with the error that halted it; it
 // never applies an entry twice nor skips one.
 //
+// # A cluster node
+//
+// NewCluster builds a validating node of a Raft cluster from a
+// ClusterConfig: it owns the listener, the mux, the Raft log, stable and
+// snapshot stores, the transport, the Raft ledger and the forwarder, and
+// Stop closes every one of them. Beyond Ledger it offers named capabilities
+// (Forwarding, Admission, Membership, and Raft's DurableLog,
+// LeadershipNotifier, Accepting, NodeChannel), each checked at compile
+// time; a wrapper that embeds it keeps them.
+//
 // # Node-to-node channels
 //
 // One listener (Mux) carries every node-to-node connection; the first byte

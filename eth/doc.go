@@ -28,4 +28,17 @@
 //   - Block timestamps are seconds and strictly increasing: when blocks come
 //     faster than one per second the timestamp runs ahead of the wall clock
 //     and catches up when load drops.
+//   - Blocks are built only for transactions, plus one trailing empty block
+//     3 s after a burst (builder.go says why: ethers' tx.wait()).
+//   - The ledger is asked for capabilities by name (cocobackend.Forwarding,
+//     Admission, Membership, DurableLog, LeadershipNotifier, Accepting); a
+//     single node has none of the cluster ones. forward.go owns forwarding
+//     to the leader and the trust in a forwarded sender (only from an
+//     authenticated node the network lists); membership.go makes the
+//     admitted nodes, that trust and the Raft configuration follow the
+//     genesis or the constitution.
+//   - Stateful precompiles (governance) are bound into every EVM through a
+//     registry (precompiles.go) that chains, never replaces, a caller's
+//     tracer.
+//   - Service.Stop stops every goroutine Start started.
 package eth
