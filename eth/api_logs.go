@@ -190,6 +190,10 @@ func (a *logsAPI) NewFilter(crit filters.FilterCriteria) (rpc.ID, error) {
 func (a *logsAPI) gather(sub *filters.Subscription, ch <-chan []*types.Log) {
 	for {
 		select {
+		case <-a.s.quit:
+			// The filter ends with the event system (the chain's
+			// subscriptions close when it stops).
+			return
 		case logs := <-ch:
 			a.mu.Lock()
 			if f := a.filters[sub.ID]; f != nil {

@@ -500,6 +500,7 @@ func TestLogResultLimitOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { closeUnstarted(s) })
 	for _, a := range s.APIs() {
 		if _, ok := a.Service.(*logsAPI); ok {
 			t.Fatal("bounded log API registered with LogResultLimit 0")

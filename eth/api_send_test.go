@@ -81,6 +81,7 @@ func newSendService(t *testing.T) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { closeUnstarted(s) })
 	s.APIs() // listing the APIs again adds no second backend
 	if n := len(stack.AccountManager().Accounts()); n != 2 {
 		t.Fatalf("%d accounts, want 2", n)

@@ -316,6 +316,7 @@ func (s *Service) Stop() error {
 	err := s.ledger.Stop()
 	s.headSub.Unsubscribe()
 	s.fmaps.Load().stop()
+	s.pool.Close()
 	s.chain.Close()
 	rawdb.PopUncleanShutdownMarker(s.db)
 	if cerr := s.db.Close(); err == nil {

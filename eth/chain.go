@@ -69,6 +69,9 @@ type Chain struct {
 	chainFeed event.Feed // core.ChainEvent
 	headFeed  event.Feed // core.ChainHeadEvent
 	logsFeed  event.Feed // []*types.Log
+	// scope ends every subscription at Close, so subscribers' loops (the
+	// filter system's among them) stop with the chain.
+	scope event.SubscriptionScope
 }
 
 // InitChain writes the genesis block and state of spec into db unless the
@@ -362,17 +365,17 @@ func (c *Chain) State() (*state.StateDB, error) { return c.StateAt(c.CurrentHead
 
 // SubscribeChainEvent delivers every committed block.
 func (c *Chain) SubscribeChainEvent(ch chan<- core.ChainEvent) event.Subscription {
-	return c.chainFeed.Subscribe(ch)
+	return c.scope.Track(c.chainFeed.Subscribe(ch))
 }
 
 // SubscribeChainHeadEvent delivers every new head.
 func (c *Chain) SubscribeChainHeadEvent(ch chan<- core.ChainHeadEvent) event.Subscription {
-	return c.headFeed.Subscribe(ch)
+	return c.scope.Track(c.headFeed.Subscribe(ch))
 }
 
 // SubscribeLogsEvent delivers the logs of every committed block.
 func (c *Chain) SubscribeLogsEvent(ch chan<- []*types.Log) event.Subscription {
-	return c.logsFeed.Subscribe(ch)
+	return c.scope.Track(c.logsFeed.Subscribe(ch))
 }
 
 // commitBlock writes a block, its receipts, its indexes, its state write set
@@ -443,4 +446,7 @@ func (c *Chain) skipEntry(index uint64) error {
 
 // Close releases the trie database caches. The key-value store is closed
 // by its owner.
-func (c *Chain) Close() error { return c.triedb.Close() }
+func (c *Chain) Close() error {
+	c.scope.Close()
+	return c.triedb.Close()
+}

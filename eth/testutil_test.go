@@ -88,6 +88,15 @@ func buildAndCommit(t testing.TB, s *Service, txs []*types.Transaction) (*builtB
 	return b, entry
 }
 
+// closeUnstarted ends what a service that was never started runs: the
+// loops of the filter APIs its APIs() made stop with the chain's and the
+// pool's subscriptions.
+func closeUnstarted(s *Service) {
+	close(s.quit)
+	s.pool.Close()
+	s.chain.Close()
+}
+
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

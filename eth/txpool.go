@@ -87,6 +87,7 @@ type TxPool struct {
 
 	wake   chan struct{} // signalled when ready grows
 	txFeed event.Feed    // core.NewTxsEvent, for executable transactions
+	scope  event.SubscriptionScope
 }
 
 // NewTxPool creates a pool on top of the chain's head.
@@ -605,9 +606,12 @@ func (p *TxPool) DueForResend(age time.Duration) []*types.Transaction {
 	return out
 }
 
+// Close ends every subscription to the pool's events.
+func (p *TxPool) Close() { p.scope.Close() }
+
 // SubscribeNewTxsEvent delivers transactions as they become executable.
 func (p *TxPool) SubscribeNewTxsEvent(ch chan<- core.NewTxsEvent) event.Subscription {
-	return p.txFeed.Subscribe(ch)
+	return p.scope.Track(p.txFeed.Subscribe(ch))
 }
 
 // ErrNotActor refuses transactions from accounts the constitution does not
