@@ -53,12 +53,22 @@ type ClusterConfig struct {
 	// Dir holds the Raft log, stable store and snapshots.
 	Dir string
 	// Guard authenticates every node-to-node connection; nil only with
-	// Settings.InsecurePlaintext. If it also has SetAdmitted, the cluster
-	// offers the Admission capability.
-	Guard Guard
+	// Settings.InsecurePlaintext.
+	Guard NodeGuard
 	// Forwarded receives the transactions other nodes forward to this one
 	// (when it leads).
 	Forwarded ForwardHandler
+}
+
+// NodeGuard is the guard of a cluster node: a Guard whose admitted nodes
+// (node id → 65-byte public key) the node sets as the genesis or the
+// constitution lists them.
+type NodeGuard interface {
+	Guard
+	// SetAdmitted replaces the admitted nodes; it reports a change.
+	SetAdmitted(nodes map[string][]byte) bool
+	// Admits reports whether node id is admitted.
+	Admits(id string) bool
 }
 
 // Capabilities a Cluster offers beyond Ledger, checked by the Ethereum
@@ -231,13 +241,11 @@ func (c *Cluster) Forward(item []byte) { c.fwd.Send(item) }
 // NewLeader implements Forwarding.
 func (c *Cluster) NewLeader() <-chan struct{} { return c.newLeader }
 
-// SetAdmitted implements Admission; without a guard (plaintext) it does
-// nothing.
+// SetAdmitted implements Admission: the guard admits nodes from now on,
+// and open connections of others are cut. Without a guard (plaintext) it
+// does nothing.
 func (c *Cluster) SetAdmitted(nodes map[string][]byte) {
-	a, ok := c.cfg.Guard.(interface {
-		SetAdmitted(map[string][]byte) bool
-	})
-	if ok && a.SetAdmitted(nodes) {
+	if c.cfg.Guard != nil && c.cfg.Guard.SetAdmitted(nodes) {
 		c.mux.Recheck()
 	}
 }
@@ -245,8 +253,7 @@ func (c *Cluster) SetAdmitted(nodes map[string][]byte) {
 // Admitted reports whether the node-to-node channel admits node id; always
 // true without a guard.
 func (c *Cluster) Admitted(id string) bool {
-	a, ok := c.cfg.Guard.(interface{ Admits(id string) bool })
-	return !ok || a.Admits(id)
+	return c.cfg.Guard == nil || c.cfg.Guard.Admits(id)
 }
 
 // Addr is where the node-to-node port listens.

@@ -671,3 +671,24 @@ wait:
 	default:
 	}
 }
+
+// Closing a mux does not wait for connections still in their handshake:
+// a silent peer cannot hold a node's shutdown for the handshake deadline.
+func TestMuxCloseCutsHandshakes(t *testing.T) {
+	A := newVNode(t, "A")
+	m := A.start(t, A)
+	c, err := net.Dial("tcp", m.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	m.Close()
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Close took %v with a silent connection open", took)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the silent connection is still open after Close")
+	}
+}

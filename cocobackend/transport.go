@@ -78,8 +78,11 @@ type Mux struct {
 	mu     sync.Mutex
 	chans  map[byte]*muxListener
 	conns  map[*peerConn]struct{}
-	closed chan struct{}
-	wg     sync.WaitGroup
+	// handshaking are accepted connections not yet handed to a channel;
+	// Close closes them rather than wait for their deadline.
+	handshaking map[net.Conn]struct{}
+	closed      chan struct{}
+	wg          sync.WaitGroup
 }
 
 // NewMux serves channels on ln; dialer opens outgoing connections; guard,
@@ -88,7 +91,7 @@ func NewMux(ln net.Listener, dialer Dialer, guard Guard) *Mux {
 	if dialer == nil {
 		dialer = TCPDialer{}
 	}
-	m := &Mux{ln: ln, dialer: dialer, guard: guard, chans: make(map[byte]*muxListener), conns: make(map[*peerConn]struct{}), closed: make(chan struct{})}
+	m := &Mux{ln: ln, dialer: dialer, guard: guard, chans: make(map[byte]*muxListener), conns: make(map[*peerConn]struct{}), handshaking: make(map[net.Conn]struct{}), closed: make(chan struct{})}
 	m.wg.Add(1)
 	go m.serve()
 	return m
@@ -222,13 +225,22 @@ func (m *Mux) serve() {
 			}
 			return
 		}
+		m.mu.Lock()
+		m.handshaking[conn] = struct{}{}
+		m.mu.Unlock()
 		m.wg.Add(1)
 		go m.route(conn)
 	}
 }
 
-func (m *Mux) route(conn net.Conn) {
+func (m *Mux) route(raw net.Conn) {
 	defer m.wg.Done()
+	defer func() {
+		m.mu.Lock()
+		delete(m.handshaking, raw)
+		m.mu.Unlock()
+	}()
+	conn := raw
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	if m.guard != nil {
 		tc, p, err := m.guard.Server(conn)
@@ -278,6 +290,11 @@ func (m *Mux) Close() error {
 	}
 	close(m.closed)
 	err := m.ln.Close()
+	m.mu.Lock()
+	for c := range m.handshaking {
+		c.Close()
+	}
+	m.mu.Unlock()
 	m.wg.Wait()
 	m.mu.Lock()
 	open := make([]*peerConn, 0, len(m.conns))

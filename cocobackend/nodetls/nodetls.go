@@ -179,7 +179,7 @@ type Guard struct {
 	cert *tls.Certificate
 }
 
-var _ cocobackend.Guard = (*Guard)(nil)
+var _ cocobackend.NodeGuard = (*Guard)(nil)
 
 // NewGuard authenticates as self and admits the nodes of reg.
 func NewGuard(self Identity, reg *Registry) (*Guard, error) {
