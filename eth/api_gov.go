@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode"
 
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
@@ -85,15 +83,15 @@ type RPCBallot struct {
 }
 
 // RPCProposal is a proposal as coco_proposal and coco_proposals show it.
-// Action is the kebab-case name of the action ("add-member", "set-policy",
-// as `cocogeth propose` takes them) and Args its arguments as JSON.
+// Its action is in governance's JSON form: "action" the kebab-case name
+// ("add-member", "set-policy", as `cocogeth propose` takes them) and
+// "args" its arguments (see governance.ActionJSON).
 // Approvals and Rejections count the ballots of current members only;
 // Threshold is the approvals the policy in force requires.
 type RPCProposal struct {
-	ID          uint64      `json:"id"`
-	Proposer    string      `json:"proposer"`
-	Action      string      `json:"action"`
-	Args        any         `json:"args"`
+	ID       uint64 `json:"id"`
+	Proposer string `json:"proposer"`
+	governance.ActionJSON
 	Description string      `json:"description"`
 	CreatedAt   uint64      `json:"createdAt"`
 	ExpiresAt   uint64      `json:"expiresAt"`
@@ -105,63 +103,9 @@ type RPCProposal struct {
 	Threshold   uint64      `json:"threshold"`
 }
 
-// ActionName is the kebab-case name of an action kind: AddMember is
-// "add-member", AddTEE "add-tee".
-func ActionName(k governance.ActionKind) string {
-	var b strings.Builder
-	name := []rune(k.String())
-	for i, r := range name {
-		if i > 0 && unicode.IsUpper(r) && unicode.IsLower(name[i-1]) {
-			b.WriteByte('-')
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
-}
-
-// actionArgs is the JSON form of an action's arguments.
-func actionArgs(a governance.Action) any {
-	type id struct {
-		ID string `json:"id"`
-	}
-	type code struct {
-		CodeID common.Hash `json:"codeId"`
-	}
-	type tee struct {
-		Kind string `json:"kind"`
-	}
-	switch a := a.(type) {
-	case governance.AddMember:
-		return a.Member
-	case governance.RemoveMember:
-		return id{a.ID}
-	case governance.AddParticipant:
-		return a.Participant
-	case governance.RemoveParticipant:
-		return id{a.ID}
-	case governance.AddNode:
-		return a.Node
-	case governance.RemoveNode:
-		return id{a.ID}
-	case governance.SetPolicy:
-		return a.Policy
-	case governance.AddCode:
-		return code{a.CodeID}
-	case governance.RemoveCode:
-		return code{a.CodeID}
-	case governance.AddTEE:
-		return tee{a.TEE}
-	case governance.RemoveTEE:
-		return tee{a.TEE}
-	case governance.SetSettings:
-		return a.Settings
-	}
-	return nil
-}
-
 func newRPCProposal(p *governance.Proposal, c *governance.Constitution) *RPCProposal {
 	out := &RPCProposal{
-		ID: p.ID, Proposer: p.Proposer, Action: ActionName(p.Action.Kind()), Args: actionArgs(p.Action),
+		ID: p.ID, Proposer: p.Proposer, ActionJSON: governance.NewActionJSON(p.Action),
 		Description: p.Action.String(), CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
 		State: p.State.String(), Reason: p.Reason, Ballots: []RPCBallot{},
 		Threshold: c.Policy.Threshold(uint64(len(c.Members))),

@@ -135,6 +135,9 @@ func TestGovAPIViews(t *testing.T) {
 	if args, _ := json.Marshal(first.Args); string(args) != `{"id":"P","accounts":["`+strings.ToLower(p.Hex())+`"]}` {
 		t.Errorf("proposal 1 args: %s", args)
 	}
+	if js, _ := json.Marshal(first); !strings.Contains(string(js), `"proposer":"A","action":"add-participant","args":{"id":"P","accounts":["`+strings.ToLower(p.Hex())+`"]},"description":"add participant \"P\" (1 account(s))",`) {
+		t.Errorf("proposal 1 JSON: %s", js)
+	}
 	buildAndCommit(t, s, []*types.Transaction{govTx(t, keyB, 0, "vote", big.NewInt(1), true)})
 	one, err := api.Proposal(1, nil)
 	if err != nil || one.State != "passed" || one.Approvals != 2 || len(one.Ballots) != 2 || one.Ballots[1].Member != "B" {
@@ -167,15 +170,5 @@ func TestGovAPIViews(t *testing.T) {
 	var abi []map[string]any
 	if err := json.Unmarshal(info.ABI, &abi); err != nil || len(abi) == 0 {
 		t.Errorf("abi: %v", err)
-	}
-}
-
-func TestActionName(t *testing.T) {
-	want := []string{"add-member", "remove-member", "add-participant", "remove-participant", "add-node", "remove-node",
-		"set-policy", "add-code", "remove-code", "add-tee", "remove-tee", "set-settings"}
-	for k, w := range want {
-		if got := ActionName(governance.ActionKind(k)); got != w {
-			t.Errorf("ActionName(%d) = %s, want %s", k, got, w)
-		}
 	}
 }

@@ -2,6 +2,7 @@ package governance
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/rlp"
@@ -28,23 +29,68 @@ const (
 	numActions
 )
 
-var actionMethods = [numActions]string{
-	"proposeAddMember", "proposeRemoveMember", "proposeAddParticipant", "proposeRemoveParticipant",
-	"proposeAddNode", "proposeRemoveNode", "proposeSetPolicy", "proposeAddCode", "proposeRemoveCode",
-	"proposeAddTEE", "proposeRemoveTEE", "proposeSetSettings",
+// actionNames are, by kind, the kebab-case name of the action (as
+// `cocogeth propose`, the console's coco.propose and coco_proposal spell
+// it) and the IGovernance function that proposes it.
+var actionNames = [numActions]struct{ name, method string }{
+	ActAddMember:         {"add-member", "proposeAddMember"},
+	ActRemoveMember:      {"remove-member", "proposeRemoveMember"},
+	ActAddParticipant:    {"add-participant", "proposeAddParticipant"},
+	ActRemoveParticipant: {"remove-participant", "proposeRemoveParticipant"},
+	ActAddNode:           {"add-node", "proposeAddNode"},
+	ActRemoveNode:        {"remove-node", "proposeRemoveNode"},
+	ActSetPolicy:         {"set-policy", "proposeSetPolicy"},
+	ActAddCode:           {"add-code", "proposeAddCode"},
+	ActRemoveCode:        {"remove-code", "proposeRemoveCode"},
+	ActAddTEE:            {"add-tee", "proposeAddTEE"},
+	ActRemoveTEE:         {"remove-tee", "proposeRemoveTEE"},
+	ActSetSettings:       {"set-settings", "proposeSetSettings"},
+}
+
+// ActionKinds returns every action kind, in the order of their numbers.
+func ActionKinds() []ActionKind {
+	out := make([]ActionKind, 0, numActions)
+	for k := range numActions {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Name is the kebab-case name of the action kind, the one users and tools
+// see: "add-member", "set-policy", "add-tee". It is "" for an unknown kind.
+func (k ActionKind) Name() string {
+	if k < numActions {
+		return actionNames[k].name
+	}
+	return ""
+}
+
+// ParseActionName returns the action kind of a name as Name spells it,
+// ignoring case.
+func ParseActionName(name string) (ActionKind, error) {
+	for k := range numActions {
+		if strings.EqualFold(name, actionNames[k].name) {
+			return k, nil
+		}
+	}
+	names := make([]string, numActions)
+	for k := range numActions {
+		names[k] = actionNames[k].name
+	}
+	return 0, fmt.Errorf("unknown action %q (want one of %s)", name, strings.Join(names, ", "))
 }
 
 // Method is the name of the ABI function that proposes this kind of action.
 func (k ActionKind) Method() string {
 	if k < numActions {
-		return actionMethods[k]
+		return actionNames[k].method
 	}
 	return ""
 }
 
 func (k ActionKind) String() string {
 	if k < numActions {
-		return actionMethods[k][len("propose"):]
+		return actionNames[k].method[len("propose"):]
 	}
 	return fmt.Sprintf("ActionKind(%d)", uint8(k))
 }
@@ -59,6 +105,8 @@ type Action interface {
 	String() string
 	// abiArgs are the arguments of the action's propose function.
 	abiArgs() []any
+	// jsonArgs are the arguments in their JSON form (see ActionJSON).
+	jsonArgs() any
 	// normalise checks what does not depend on the constitution and
 	// returns the action in canonical form.
 	normalise() (Action, error)
@@ -66,7 +114,7 @@ type Action interface {
 	// as it stands.
 	check(s *store) error
 	// apply applies a checked action and returns its effects in order.
-	apply(s *store) ([]Effect, error)
+	apply(s *store) ([]effect, error)
 }
 
 // AddMember adds a member.
@@ -166,6 +214,51 @@ func (a SetSettings) abiArgs() []any {
 	return []any{a.Settings.ProposalLifetime, a.Settings.EpochLength, a.Settings.OpenSending}
 }
 
+// ActionJSON is the JSON form of an action, as coco_proposal shows it:
+// the kind's Name and the arguments,
+//
+//	{"action": "add-participant", "args": {"id": "P", "accounts": ["0x…"]}}
+//
+// The arguments of AddMember, AddParticipant and AddNode are the member,
+// participant or node, those of SetPolicy and SetSettings the policy or
+// settings, and those of the others {"id": …} (removals of actors and
+// nodes), {"codeId": …} (code identities) or {"kind": …} (TEE kinds).
+type ActionJSON struct {
+	Action string `json:"action"`
+	Args   any    `json:"args"`
+}
+
+// NewActionJSON returns the JSON form of a.
+func NewActionJSON(a Action) ActionJSON {
+	return ActionJSON{Action: a.Kind().Name(), Args: a.jsonArgs()}
+}
+
+// JSON forms of the arguments that are not a whole constitution entry.
+type (
+	idJSON struct {
+		ID string `json:"id"`
+	}
+	codeJSON struct {
+		CodeID common.Hash `json:"codeId"`
+	}
+	teeJSON struct {
+		Kind string `json:"kind"`
+	}
+)
+
+func (a AddMember) jsonArgs() any         { return a.Member }
+func (a RemoveMember) jsonArgs() any      { return idJSON{a.ID} }
+func (a AddParticipant) jsonArgs() any    { return a.Participant }
+func (a RemoveParticipant) jsonArgs() any { return idJSON{a.ID} }
+func (a AddNode) jsonArgs() any           { return a.Node }
+func (a RemoveNode) jsonArgs() any        { return idJSON{a.ID} }
+func (a SetPolicy) jsonArgs() any         { return a.Policy }
+func (a AddCode) jsonArgs() any           { return codeJSON{a.CodeID} }
+func (a RemoveCode) jsonArgs() any        { return codeJSON{a.CodeID} }
+func (a AddTEE) jsonArgs() any            { return teeJSON{a.TEE} }
+func (a RemoveTEE) jsonArgs() any         { return teeJSON{a.TEE} }
+func (a SetSettings) jsonArgs() any       { return a.Settings }
+
 func nonNilAccounts(a []common.Address) []common.Address {
 	if a == nil {
 		return []common.Address{}
@@ -233,6 +326,11 @@ func DecodeArgs(kind ActionKind, args []byte) (Action, error) {
 }
 
 // Stored form: kind and RLP of the concrete type.
+
+type taggedRLP struct {
+	Kind uint8
+	Data rlp.RawValue
+}
 
 func encodeAction(a Action) (taggedRLP, error) {
 	b, err := rlp.EncodeToBytes(a)
@@ -632,85 +730,83 @@ func deleteNode(s *store, n *Node) {
 	s.setRemove(setNodes, key)
 }
 
-func (a AddMember) apply(s *store) ([]Effect, error) {
+func (a AddMember) apply(s *store) ([]effect, error) {
 	m := a.Member
 	err := putActor(s, KindMember, &actorRecord{Kind: uint8(KindMember), ID: m.ID, Accounts: m.Accounts, PublicKey: m.PublicKey, RecoveryKey: m.RecoveryKey})
-	return []Effect{MemberAdded{m}}, err
+	return []effect{memberAdded{m}}, err
 }
 
-func removeActor(s *store, id string, kind ActorKind) ([]Effect, error) {
+func removeActor(s *store, id string, kind ActorKind) ([]effect, error) {
 	r, owned, err := checkRemoveActor(s, id, kind)
 	if err != nil {
 		return nil, err
 	}
-	var effects []Effect
+	var effects []effect
 	for i := range owned {
 		deleteNode(s, &owned[i])
-		effects = append(effects, NodeRemoved{owned[i]})
+		effects = append(effects, nodeRemoved{owned[i]})
 	}
 	deleteActor(s, kind, r)
 	if kind == KindMember {
-		effects = append(effects, MemberRemoved{r.member()})
+		effects = append(effects, memberRemoved{r.member()})
 	} else {
-		effects = append(effects, ParticipantRemoved{r.participant()})
+		effects = append(effects, participantRemoved{r.participant()})
 	}
 	return effects, nil
 }
 
-func (a RemoveMember) apply(s *store) ([]Effect, error) { return removeActor(s, a.ID, KindMember) }
+func (a RemoveMember) apply(s *store) ([]effect, error) { return removeActor(s, a.ID, KindMember) }
 
-func (a AddParticipant) apply(s *store) ([]Effect, error) {
+func (a AddParticipant) apply(s *store) ([]effect, error) {
 	p := a.Participant
 	err := putActor(s, KindParticipant, &actorRecord{Kind: uint8(KindParticipant), ID: p.ID, Accounts: p.Accounts})
-	return []Effect{ParticipantAdded{p}}, err
+	return []effect{participantAdded{p}}, err
 }
 
-func (a RemoveParticipant) apply(s *store) ([]Effect, error) {
+func (a RemoveParticipant) apply(s *store) ([]effect, error) {
 	return removeActor(s, a.ID, KindParticipant)
 }
 
-func (a AddNode) apply(s *store) ([]Effect, error) {
+func (a AddNode) apply(s *store) ([]effect, error) {
 	n := a.Node
-	return []Effect{NodeAdded{n}}, putNode(s, &n)
+	return []effect{nodeAdded{n}}, putNode(s, &n)
 }
 
-func (a RemoveNode) apply(s *store) ([]Effect, error) {
+func (a RemoveNode) apply(s *store) ([]effect, error) {
 	n, err := s.node(nodeKey(a.ID))
 	if err != nil || n == nil {
 		return nil, fmt.Errorf("no node %q", a.ID)
 	}
 	deleteNode(s, n)
-	return []Effect{NodeRemoved{*n}}, nil
+	return []effect{nodeRemoved{*n}}, nil
 }
 
-func (a SetPolicy) apply(s *store) ([]Effect, error) {
-	old := s.policy()
+func (a SetPolicy) apply(s *store) ([]effect, error) {
 	s.set(slotPolicy, policyWord(a.Policy))
-	return []Effect{PolicyChanged{Old: old, New: a.Policy}}, nil
+	return []effect{policyChanged{a.Policy}}, nil
 }
 
-func (a AddCode) apply(s *store) ([]Effect, error) {
+func (a AddCode) apply(s *store) ([]effect, error) {
 	s.setAdd(setCode, a.CodeID)
-	return []Effect{CodeAdded{a.CodeID}}, nil
+	return []effect{codeAdded{a.CodeID}}, nil
 }
 
-func (a RemoveCode) apply(s *store) ([]Effect, error) {
+func (a RemoveCode) apply(s *store) ([]effect, error) {
 	s.setRemove(setCode, a.CodeID)
-	return []Effect{CodeRemoved{a.CodeID}}, nil
+	return []effect{codeRemoved{a.CodeID}}, nil
 }
 
-func (a AddTEE) apply(s *store) ([]Effect, error) {
+func (a AddTEE) apply(s *store) ([]effect, error) {
 	s.setAdd(setTEE, teeWord(a.TEE))
-	return []Effect{TEEAdded{a.TEE}}, nil
+	return []effect{teeAdded{a.TEE}}, nil
 }
 
-func (a RemoveTEE) apply(s *store) ([]Effect, error) {
+func (a RemoveTEE) apply(s *store) ([]effect, error) {
 	s.setRemove(setTEE, teeWord(a.TEE))
-	return []Effect{TEERemoved{a.TEE}}, nil
+	return []effect{teeRemoved{a.TEE}}, nil
 }
 
-func (a SetSettings) apply(s *store) ([]Effect, error) {
-	old := s.settings()
+func (a SetSettings) apply(s *store) ([]effect, error) {
 	s.set(slotSettings, settingsWord(a.Settings))
-	return []Effect{SettingsChanged{Old: old, New: a.Settings}}, nil
+	return []effect{settingsChanged{a.Settings}}, nil
 }

@@ -11,11 +11,10 @@
 //     storage of Address; Load reads the whole constitution back; Version,
 //     IsActor, IsMember, MaySend read one or two slots (for admission).
 //   - The constitution changes only when a proposal passes. Every change
-//     bumps Version by one and appends one entry to a change log in the
-//     storage; Changes(state, since) returns the effects (NodeAdded,
-//     NodeRemoved, MemberAdded, PolicyChanged, …) in order, so the adapter,
-//     after each block, turns node changes into Raft membership changes at
-//     the block that decided them. A reverted transaction leaves no change.
+//     bumps Version by one and emits its events (below); no log of changes
+//     is stored. The adapter re-reads the constitution after every block
+//     whose Version moved and follows it (admitted nodes, Raft
+//     membership). A reverted transaction leaves no change.
 //   - Contract.Run serves calls to Address: ABI input and output (the ABI is
 //     abi.json, compiled by solc from IGovernance.sol and embedded, so Go
 //     and Solidity cannot drift), gas, logs through StateDB.AddLog, reverts
@@ -23,6 +22,11 @@
 //     atomic: on any error the state and logs are as before it.
 //   - Propose, Vote, Withdraw, Expire, GetProposal and OpenProposals are the
 //     same operations for Go callers (no gas); they emit the same logs.
+//   - The package owns the vocabulary of actions: ActionKind's Name is the
+//     kebab-case name users and tools see ("add-member", "set-policy"),
+//     ParseActionName its inverse, Method the ABI function that proposes
+//     it, and ActionJSON the JSON form ({"action": …, "args": …}) the RPC
+//     shows.
 //
 // # Model
 //
@@ -77,7 +81,7 @@
 //     proposals (emitting ProposalResolved), and expire() / Expire do only
 //     that. A ballot on an expired proposal is refused.
 //   - Removing a member removes the nodes it owns with it (NodeRemoved
-//     effects before MemberRemoved), withdraws its open proposals and
+//     events before MemberRemoved), withdraws its open proposals and
 //     discards its ballots on the others, then re-decides them. The same
 //     holds for the nodes of a removed participant. A removal that would
 //     remove every validating node is refused, as is removing the last
@@ -106,7 +110,6 @@
 //	node key index H("coco.gov.nodekey" ‖ keccak256(publicKey)) = N
 //	open count H("coco.gov.openby" ‖ K) = open proposals of member K
 //	proposal  blob at H("coco.gov.proposal" ‖ uint256 id) = RLP(record with action and ballots)
-//	change    blob at H("coco.gov.change" ‖ uint256 version) = RLP(version, block, proposal, effects)
 //
 // A blob's slot holds its length in bytes, the following slots its bytes,
 // 32 per slot. Removed entries are cleared to zero. IsActor and IsMember read
@@ -118,10 +121,10 @@
 // written GasWriteNew (20,000) zero → non-zero, GasWriteUpdate (5,000)
 // changed or cleared, GasWriteSame (200) unchanged, plus per log 375 + 375
 // per topic + 8 per data byte, as LOGn. Calldata is paid by the
-// transaction's intrinsic gas. No refunds. Measured: a proposal about
-// 150k gas, a ballot about 22k, a deciding ballot up to about 220k (it
-// writes the change and its change-log entry), isMember 2.2k, members()
-// about 5k.
+// transaction's intrinsic gas. No refunds. Measured: a proposal 135k to
+// 220k gas (add-node the most), a ballot about 22k, a deciding ballot 100k
+// to 265k (it also writes the change: add-node the most), isMember 2.2k,
+// members() about 5k.
 //
 // # Events
 //

@@ -3,6 +3,7 @@ package governance
 import (
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -190,3 +191,55 @@ func revertReason(t testing.TB, ret []byte) string {
 }
 
 func bigID(id uint64) *big.Int { return new(big.Int).SetUint64(id) }
+
+// changeEvents renders the events of the changes among st's logs from
+// index from on (every event but the Proposal… ones), as `Name(arg, …)`
+// joined by "; ", the arguments in the event's order: strings quoted,
+// bytes and hashes in 0x hex. Every log must be of block.
+func changeEvents(t testing.TB, st *state.StateDB, from int, block uint64) string {
+	t.Helper()
+	a := ABI()
+	var out []string
+	for _, l := range st.Logs()[from:] {
+		ev, err := a.EventByID(l.Topics[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Address != Address || l.BlockNumber != block {
+			t.Fatalf("%s log %+v, want one of %s in block %d", ev.Name, l, Address, block)
+		}
+		if strings.HasPrefix(ev.Name, "Proposal") {
+			continue
+		}
+		vals := map[string]any{}
+		if err := ev.Inputs.UnpackIntoMap(vals, l.Data); err != nil {
+			t.Fatal(err)
+		}
+		var indexed abi.Arguments
+		for _, in := range ev.Inputs {
+			if in.Indexed {
+				indexed = append(indexed, in)
+			}
+		}
+		if err := abi.ParseTopicsIntoMap(vals, indexed, l.Topics[1:]); err != nil {
+			t.Fatal(err)
+		}
+		var args []string
+		for _, in := range ev.Inputs {
+			switch v := vals[in.Name].(type) {
+			case string:
+				args = append(args, fmt.Sprintf("%q", v))
+			case []byte:
+				args = append(args, fmt.Sprintf("%#x", v))
+			case [32]byte:
+				args = append(args, common.Hash(v).Hex())
+			case common.Hash:
+				args = append(args, v.Hex())
+			default:
+				args = append(args, fmt.Sprint(v))
+			}
+		}
+		out = append(out, ev.Name+"("+strings.Join(args, ", ")+")")
+	}
+	return strings.Join(out, "; ")
+}

@@ -238,8 +238,8 @@ func (s *session) decide(p *Proposal) (bool, error) {
 	return false, nil
 }
 
-// apply applies the action of a passed proposal, bumps the version, logs
-// the change and emits its events.
+// apply applies the action of a passed proposal, bumps the version and
+// emits the change's events.
 func (s *session) apply(p *Proposal) error {
 	effects, err := p.Action.apply(s.store)
 	if err != nil {
@@ -247,13 +247,9 @@ func (s *session) apply(p *Proposal) error {
 	}
 	v := s.version() + 1
 	s.setU64(slotVersion, v)
-	b, err := encodeChange(&Change{Version: v, Block: s.block, Proposal: p.ID, Effects: effects})
-	if err != nil {
-		return err
-	}
-	s.setBlob(changeSlot(v), b)
 	for _, e := range effects {
-		if err := s.emitEffect(e); err != nil {
+		name, args := e.event()
+		if err := s.emit(name, args...); err != nil {
 			return err
 		}
 	}
@@ -264,36 +260,6 @@ func (s *session) apply(p *Proposal) error {
 		return s.forgetMember(rm.ID)
 	}
 	return nil
-}
-
-func (s *session) emitEffect(e Effect) error {
-	switch e := e.(type) {
-	case MemberAdded:
-		return s.emit("MemberAdded", e.Member.ID)
-	case MemberRemoved:
-		return s.emit("MemberRemoved", e.Member.ID)
-	case ParticipantAdded:
-		return s.emit("ParticipantAdded", e.Participant.ID)
-	case ParticipantRemoved:
-		return s.emit("ParticipantRemoved", e.Participant.ID)
-	case NodeAdded:
-		return s.emit("NodeAdded", e.Node.ID, e.Node.Owner, e.Node.RaftAddr, []byte(e.Node.PublicKey), [32]byte(e.Node.CodeID))
-	case NodeRemoved:
-		return s.emit("NodeRemoved", e.Node.ID, e.Node.Owner, e.Node.RaftAddr)
-	case PolicyChanged:
-		return s.emit("PolicyChanged", uint8(e.New.Kind), e.New.M)
-	case CodeAdded:
-		return s.emit("CodeAdded", e.CodeID)
-	case CodeRemoved:
-		return s.emit("CodeRemoved", e.CodeID)
-	case TEEAdded:
-		return s.emit("TEEAdded", e.Kind)
-	case TEERemoved:
-		return s.emit("TEERemoved", e.Kind)
-	case SettingsChanged:
-		return s.emit("SettingsChanged", e.New.ProposalLifetime, e.New.EpochLength, e.New.OpenSending)
-	}
-	return fmt.Errorf("governance: unknown effect %T", e)
 }
 
 // forgetMember withdraws the open proposals of a removed member and

@@ -87,14 +87,14 @@ func TestPolicies(t *testing.T) {
 }
 
 // TestActions: every action under majority (A proposes, B approves) and
-// the constitution and effects it yields.
+// the constitution and change events it yields.
 func TestActions(t *testing.T) {
 	keyD := nodePub("vn4")
 	cases := []struct {
-		name    string
-		action  Action
-		check   func(t *testing.T, c *Constitution)
-		effects string
+		name   string
+		action Action
+		check  func(t *testing.T, c *Constitution)
+		events string // of the change, before ConstitutionChanged
 	}{
 		{"add member", AddMember{member("D", accD)}, func(t *testing.T, c *Constitution) {
 			if memberIDs(c) != "A,B,C,D" {
@@ -104,53 +104,53 @@ func TestActions(t *testing.T) {
 			if !reflect.DeepEqual(*d, member("D", accD)) {
 				t.Fatalf("member D = %+v", *d)
 			}
-		}, `member "D" added`},
+		}, `MemberAdded("D")`},
 		{"remove member (and its node)", RemoveMember{"C"}, func(t *testing.T, c *Constitution) {
 			if memberIDs(c) != "A,B" || nodeIDs(c) != "vn1,vn2" {
 				t.Fatalf("members %s nodes %s", memberIDs(c), nodeIDs(c))
 			}
-		}, `node "vn3" (10.0.0.3:30400, owner "C") removed; member "C" removed`},
+		}, `NodeRemoved("vn3", "C", "10.0.0.3:30400"); MemberRemoved("C")`},
 		{"add participant", AddParticipant{Participant{ID: "Q", Accounts: []common.Address{accE}}}, func(t *testing.T, c *Constitution) {
 			if len(c.Participants) != 2 || c.Participants[1].ID != "Q" {
 				t.Fatalf("participants %+v", c.Participants)
 			}
-		}, `participant "Q" added`},
+		}, `ParticipantAdded("Q")`},
 		{"remove participant", RemoveParticipant{"P"}, func(t *testing.T, c *Constitution) {
 			if len(c.Participants) != 0 {
 				t.Fatalf("participants %+v", c.Participants)
 			}
-		}, `participant "P" removed`},
+		}, `ParticipantRemoved("P")`},
 		{"add node", AddNode{Node{ID: "vn4", Owner: "P", RaftAddr: "vn4.example:30400", PublicKey: keyD[1:], CodeID: code1}}, func(t *testing.T, c *Constitution) {
 			n, ok := c.Node("vn4")
 			if !ok || n.Owner != "P" || len(n.PublicKey) != 65 || n.CodeID != code1 {
 				t.Fatalf("node vn4 = %+v", n)
 			}
-		}, `node "vn4" (vn4.example:30400, owner "P") added`},
+		}, fmt.Sprintf(`NodeAdded("vn4", "P", "vn4.example:30400", %#x, %s)`, keyD, code1.Hex())},
 		{"remove node", RemoveNode{"vn2"}, func(t *testing.T, c *Constitution) {
 			if nodeIDs(c) != "vn1,vn3" {
 				t.Fatalf("nodes %s", nodeIDs(c))
 			}
-		}, `node "vn2" (10.0.0.2:30400, owner "B") removed`},
+		}, `NodeRemoved("vn2", "B", "10.0.0.2:30400")`},
 		{"set policy", SetPolicy{Policy{Kind: MOfN, M: 3}}, func(t *testing.T, c *Constitution) {
 			if c.Policy != (Policy{Kind: MOfN, M: 3}) {
 				t.Fatalf("policy %v", c.Policy)
 			}
-		}, "voting policy changed from majority to 3-of-n"},
+		}, "PolicyChanged(1, 3)"},
 		{"add code", AddCode{code2}, func(t *testing.T, c *Constitution) {
 			if !reflect.DeepEqual(c.CodeManifest, []common.Hash{code1, code2}) {
 				t.Fatalf("code %v", c.CodeManifest)
 			}
-		}, "code identity " + code2.Hex() + " added"},
+		}, "CodeAdded(" + code2.Hex() + ")"},
 		{"add TEE", AddTEE{TEESGX}, func(t *testing.T, c *Constitution) {
 			if !reflect.DeepEqual(c.TEEManifest, []string{"sgx", "simulation"}) {
 				t.Fatalf("tee %v", c.TEEManifest)
 			}
-		}, `TEE kind "sgx" added`},
+		}, `TEEAdded("sgx")`},
 		{"set settings", SetSettings{Settings{ProposalLifetime: 7, EpochLength: 9, OpenSending: true}}, func(t *testing.T, c *Constitution) {
 			if c.Settings != (Settings{7, 9, true}) {
 				t.Fatalf("settings %v", c.Settings)
 			}
-		}, "settings changed to proposal lifetime 7 blocks, epoch 9 blocks, open sending on"},
+		}, "SettingsChanged(7, 9, true)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +159,7 @@ func TestActions(t *testing.T) {
 			if c := mustLoad(t, st); c.Version != 1 {
 				t.Fatal("changed before the quorum")
 			}
+			logs := len(st.Logs())
 			mustVote(t, st, "B", 6, id, true)
 			if s := stateOf(t, st, id, 6); s != Passed {
 				t.Fatalf("state %s", s)
@@ -168,19 +169,9 @@ func TestActions(t *testing.T) {
 				t.Fatalf("version %d", c.Version)
 			}
 			tc.check(t, c)
-			ch, err := Changes(st, 1)
-			if err != nil || len(ch) != 1 {
-				t.Fatalf("changes %v %v", ch, err)
-			}
-			if ch[0].Version != 2 || ch[0].Block != 6 || ch[0].Proposal != id {
-				t.Fatalf("change %+v", ch[0])
-			}
-			var got []string
-			for _, e := range ch[0].Effects {
-				got = append(got, e.String())
-			}
-			if s := strings.Join(got, "; "); s != tc.effects {
-				t.Fatalf("effects %q, want %q", s, tc.effects)
+			want := fmt.Sprintf("%s; ConstitutionChanged(2, %d)", tc.events, id)
+			if got := changeEvents(t, st, logs, 6); got != want {
+				t.Fatalf("events %s, want %s", got, want)
 			}
 		})
 	}
@@ -190,15 +181,16 @@ func TestActions(t *testing.T) {
 		g.CodeManifest = []common.Hash{code1, code2}
 		g.TEEManifest = []string{TEESGX, TEESimulation}
 		st := installed(t, g)
+		logs := len(st.Logs())
 		mustPropose(t, st, "A", 1, RemoveCode{code2})
 		mustPropose(t, st, "A", 1, RemoveTEE{TEESimulation})
 		c := mustLoad(t, st)
 		if !reflect.DeepEqual(c.CodeManifest, []common.Hash{code1}) || !reflect.DeepEqual(c.TEEManifest, []string{TEESGX}) || c.Version != 3 {
 			t.Fatalf("constitution %s", c)
 		}
-		ch, _ := Changes(st, 1)
-		if len(ch) != 2 || ch[0].Effects[0] != (CodeRemoved{code2}) || ch[1].Effects[0] != (TEERemoved{TEESimulation}) {
-			t.Fatalf("changes %+v", ch)
+		want := "CodeRemoved(" + code2.Hex() + `); ConstitutionChanged(2, 1); TEERemoved("simulation"); ConstitutionChanged(3, 2)`
+		if got := changeEvents(t, st, logs, 1); got != want {
+			t.Fatalf("events %s, want %s", got, want)
 		}
 	})
 }
@@ -484,6 +476,7 @@ func TestRemovedMember(t *testing.T) {
 		mustVote(t, st, "B", 2, code, true) // waits for C
 		rm := mustPropose(t, st, "A", 3, RemoveMember{"C"})
 		mustVote(t, st, "B", 4, rm, true)
+		logs := len(st.Logs())
 		mustVote(t, st, "C", 5, rm, true) // C agrees to leave
 		if stateOf(t, st, rm, 5) != Passed || stateOf(t, st, code, 5) != Passed {
 			t.Fatal("removal of C did not let A+B decide under unanimous")
@@ -495,12 +488,10 @@ func TestRemovedMember(t *testing.T) {
 		if IsActor(st, accC) || IsMember(st, accC) {
 			t.Fatal("C's account still an actor")
 		}
-		ch, _ := Changes(st, 1)
-		if len(ch) != 2 || ch[0].Proposal != rm || ch[1].Proposal != code {
-			t.Fatalf("changes %+v", ch)
-		}
-		if _, ok := ch[0].Effects[0].(NodeRemoved); !ok {
-			t.Fatalf("first effect %v", ch[0].Effects[0])
+		// C's node goes before C, and the waiting proposal passes after.
+		want := fmt.Sprintf(`NodeRemoved("vn3", "C", "10.0.0.3:30400"); MemberRemoved("C"); ConstitutionChanged(2, %d); CodeAdded(%s); ConstitutionChanged(3, %d)`, rm, code2.Hex(), code)
+		if got := changeEvents(t, st, logs, 5); got != want {
+			t.Fatalf("events %s, want %s", got, want)
 		}
 	})
 	t.Run("a removed member can come back with a clean slate", func(t *testing.T) {

@@ -39,7 +39,6 @@ const (
 	tagNodeKey  = "coco.gov.nodekey"  // ‖ keccak(public key) → node key
 	tagOpenBy   = "coco.gov.openby"   // ‖ actor key → number of open proposals
 	tagProposal = "coco.gov.proposal" // ‖ uint256 id → blob RLP(proposalRecord)
-	tagChange   = "coco.gov.change"   // ‖ uint256 version → blob RLP(changeRecord)
 )
 
 func slot(n uint64) common.Hash { return uint256.NewInt(n).Bytes32() }
@@ -207,7 +206,6 @@ func nodeKey(id string) common.Hash            { return hashed(tagNodeID, []byte
 func nodeSlot(key common.Hash) common.Hash     { return hashed(tagNode, key[:]) }
 func nodeKeySlot(pub []byte) common.Hash       { return hashed(tagNodeKey, crypto.Keccak256(pub)) }
 func proposalSlot(id uint64) common.Hash       { return hashed(tagProposal, word(id)) }
-func changeSlot(version uint64) common.Hash    { return hashed(tagChange, word(version)) }
 
 func accountValue(kind ActorKind, key common.Hash) common.Hash {
 	v := key

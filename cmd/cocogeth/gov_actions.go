@@ -12,11 +12,10 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 )
 
-// proposeAction describes one action of `cocogeth propose`: its name, its
-// arguments and how they become the arguments of the governance ABI
-// function that proposes it.
+// proposeAction describes one action of `cocogeth propose`: its kind
+// (whose Name the user types), its arguments and how they become the
+// arguments of the governance ABI function that proposes it.
 type proposeAction struct {
-	name     string
 	kind     governance.ActionKind
 	usage    string // arguments, for help and errors
 	min, max int    // number of arguments
@@ -24,7 +23,7 @@ type proposeAction struct {
 }
 
 var proposeActions = []proposeAction{
-	{"add-member", governance.ActAddMember, "ID ACCOUNT[,ACCOUNT…] PUBKEY [RECOVERYKEY]", 3, 4, func(a []string) ([]any, error) {
+	{governance.ActAddMember, "ID ACCOUNT[,ACCOUNT…] PUBKEY [RECOVERYKEY]", 3, 4, func(a []string) ([]any, error) {
 		accounts, err := parseAccounts(a[1])
 		if err != nil {
 			return nil, err
@@ -41,20 +40,20 @@ var proposeActions = []proposeAction{
 		}
 		return []any{a[0], accounts, pub, recovery}, nil
 	}},
-	{"remove-member", governance.ActRemoveMember, "ID", 1, 1, func(a []string) ([]any, error) {
+	{governance.ActRemoveMember, "ID", 1, 1, func(a []string) ([]any, error) {
 		return []any{a[0]}, nil
 	}},
-	{"add-participant", governance.ActAddParticipant, "ID ACCOUNT[,ACCOUNT…]", 2, 2, func(a []string) ([]any, error) {
+	{governance.ActAddParticipant, "ID ACCOUNT[,ACCOUNT…]", 2, 2, func(a []string) ([]any, error) {
 		accounts, err := parseAccounts(a[1])
 		if err != nil {
 			return nil, err
 		}
 		return []any{a[0], accounts}, nil
 	}},
-	{"remove-participant", governance.ActRemoveParticipant, "ID", 1, 1, func(a []string) ([]any, error) {
+	{governance.ActRemoveParticipant, "ID", 1, 1, func(a []string) ([]any, error) {
 		return []any{a[0]}, nil
 	}},
-	{"add-node", governance.ActAddNode, "ID OWNER RAFTADDR PUBKEY [CODEID]", 4, 5, func(a []string) ([]any, error) {
+	{governance.ActAddNode, "ID OWNER RAFTADDR PUBKEY [CODEID]", 4, 5, func(a []string) ([]any, error) {
 		if _, port, err := net.SplitHostPort(a[2]); err != nil || port == "" {
 			return nil, fmt.Errorf("invalid RAFTADDR %q: want host:port", a[2])
 		}
@@ -70,10 +69,10 @@ var proposeActions = []proposeAction{
 		}
 		return []any{a[0], a[1], a[2], pub, code}, nil
 	}},
-	{"remove-node", governance.ActRemoveNode, "ID", 1, 1, func(a []string) ([]any, error) {
+	{governance.ActRemoveNode, "ID", 1, 1, func(a []string) ([]any, error) {
 		return []any{a[0]}, nil
 	}},
-	{"set-policy", governance.ActSetPolicy, "unanimous|majority|one-of-n|m-of-n [M]", 1, 2, func(a []string) ([]any, error) {
+	{governance.ActSetPolicy, "unanimous|majority|one-of-n|m-of-n [M]", 1, 2, func(a []string) ([]any, error) {
 		var kind governance.PolicyKind
 		if err := kind.UnmarshalText([]byte(a[0])); err != nil {
 			return nil, err
@@ -92,23 +91,23 @@ var proposeActions = []proposeAction{
 		}
 		return []any{uint8(kind), m}, nil
 	}},
-	{"add-code", governance.ActAddCode, "HASH", 1, 1, func(a []string) ([]any, error) {
+	{governance.ActAddCode, "HASH", 1, 1, func(a []string) ([]any, error) {
 		h, err := parseHash("HASH", a[0])
 		return []any{h}, err
 	}},
-	{"remove-code", governance.ActRemoveCode, "HASH", 1, 1, func(a []string) ([]any, error) {
+	{governance.ActRemoveCode, "HASH", 1, 1, func(a []string) ([]any, error) {
 		h, err := parseHash("HASH", a[0])
 		return []any{h}, err
 	}},
-	{"add-tee", governance.ActAddTEE, "KIND", 1, 1, func(a []string) ([]any, error) {
+	{governance.ActAddTEE, "KIND", 1, 1, func(a []string) ([]any, error) {
 		kind, err := parseTEE(a[0])
 		return []any{kind}, err
 	}},
-	{"remove-tee", governance.ActRemoveTEE, "KIND", 1, 1, func(a []string) ([]any, error) {
+	{governance.ActRemoveTEE, "KIND", 1, 1, func(a []string) ([]any, error) {
 		kind, err := parseTEE(a[0])
 		return []any{kind}, err
 	}},
-	{"set-settings", governance.ActSetSettings, "LIFETIME EPOCH OPEN(true|false)", 3, 3, func(a []string) ([]any, error) {
+	{governance.ActSetSettings, "LIFETIME EPOCH OPEN(true|false)", 3, 3, func(a []string) ([]any, error) {
 		lifetime, err := strconv.ParseUint(a[0], 10, 64)
 		if err != nil || lifetime == 0 {
 			return nil, fmt.Errorf("invalid LIFETIME %q: want a number of blocks, at least 1", a[0])
@@ -133,7 +132,7 @@ var proposeActions = []proposeAction{
 func actionUsage() string {
 	var b strings.Builder
 	for _, a := range proposeActions {
-		fmt.Fprintf(&b, "   %-19s %s\n", a.name, a.usage)
+		fmt.Fprintf(&b, "   %-19s %s\n", a.kind.Name(), a.usage)
 	}
 	return b.String()
 }
@@ -144,27 +143,30 @@ func encodeProposal(args []string) (method string, calldata []byte, err error) {
 	if len(args) == 0 {
 		return "", nil, fmt.Errorf("missing action; one of:\n%s", actionUsage())
 	}
-	name := strings.ToLower(args[0])
+	kind, err := governance.ParseActionName(args[0])
+	if err != nil {
+		return "", nil, fmt.Errorf("unknown action %q; one of:\n%s", args[0], actionUsage())
+	}
 	for _, a := range proposeActions {
-		if a.name != name {
+		if a.kind != kind {
 			continue
 		}
-		rest := args[1:]
+		name, rest := kind.Name(), args[1:]
 		if len(rest) < a.min || len(rest) > a.max {
-			return "", nil, fmt.Errorf("%s takes %s (got %d argument(s))", a.name, a.usage, len(rest))
+			return "", nil, fmt.Errorf("%s takes %s (got %d argument(s))", name, a.usage, len(rest))
 		}
 		vals, err := a.parse(rest)
 		if err != nil {
-			return "", nil, fmt.Errorf("%s: %v", a.name, err)
+			return "", nil, fmt.Errorf("%s: %v", name, err)
 		}
-		method = a.kind.Method()
+		method = kind.Method()
 		calldata, err = governance.ABI().Pack(method, vals...)
 		if err != nil {
-			return "", nil, fmt.Errorf("%s: %v", a.name, err)
+			return "", nil, fmt.Errorf("%s: %v", name, err)
 		}
 		return method, calldata, nil
 	}
-	return "", nil, fmt.Errorf("unknown action %q; one of:\n%s", args[0], actionUsage())
+	return "", nil, fmt.Errorf("action %s cannot be proposed from the command line", kind.Name())
 }
 
 // encodeVote returns the calldata of vote(id, approve) from "<id> yes|no".

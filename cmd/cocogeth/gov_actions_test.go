@@ -82,10 +82,32 @@ func TestEncodeProposal(t *testing.T) {
 			t.Errorf("%v: encoded %s, want %s", c.args, got, c.want)
 		}
 	}
-	for _, a := range proposeActions {
-		if !seen[a.kind] {
-			t.Errorf("action %s is not tested", a.name)
+	// Every action kind can be proposed, and is tested.
+	for _, k := range governance.ActionKinds() {
+		if !seen[k] {
+			t.Errorf("action %s is not tested or not in proposeActions", k.Name())
 		}
+	}
+	if len(proposeActions) != len(governance.ActionKinds()) {
+		t.Errorf("%d entries in proposeActions for %d action kinds", len(proposeActions), len(governance.ActionKinds()))
+	}
+}
+
+// TestActionUsage: the help lists every action by its governance name, in
+// the order of the kinds.
+func TestActionUsage(t *testing.T) {
+	lines := strings.Split(strings.TrimSuffix(actionUsage(), "\n"), "\n")
+	kinds := governance.ActionKinds()
+	if len(lines) != len(kinds) {
+		t.Fatalf("%d usage lines for %d action kinds:\n%s", len(lines), len(kinds), actionUsage())
+	}
+	for i, k := range kinds {
+		if f := strings.Fields(lines[i]); len(f) < 2 || f[0] != k.Name() {
+			t.Errorf("usage line %d %q, want action %s", i, lines[i], k.Name())
+		}
+	}
+	if !strings.Contains(actionUsage(), "   add-member          ID ACCOUNT[,ACCOUNT…] PUBKEY [RECOVERYKEY]\n") {
+		t.Errorf("usage:\n%s", actionUsage())
 	}
 }
 
