@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,9 @@ import (
 // consolePreload is the JavaScript the console of `cocogeth attach` runs
 // after web3: the coco_ and raft_ namespaces as web3 extensions (globals
 // coco and raft), the governance contract as coco.gov, and helpers that
-// propose, vote and withdraw and wait for the outcome. __ABI__ and
-// __ADDRESS__ are replaced by the governance ABI and address.
+// propose, vote and withdraw and wait for the outcome. __ABI__,
+// __ADDRESS__ and __METHODS__ are replaced by the governance ABI, address
+// and actions (consoleMethods).
 const consolePreload = `
 (function () {
 	function optNumber(v) { return (v === undefined || v === null) ? v : web3.toHex(v); }
@@ -50,13 +52,7 @@ var raft = web3.raft;
 	coco.abi = abi;
 	coco.gov = web3.eth.contract(abi).at(address);
 
-	var methods = {
-		'add-member': ['proposeAddMember', 4], 'remove-member': ['proposeRemoveMember', 1],
-		'add-participant': ['proposeAddParticipant', 2], 'remove-participant': ['proposeRemoveParticipant', 1],
-		'add-node': ['proposeAddNode', 5], 'remove-node': ['proposeRemoveNode', 1],
-		'set-policy': ['proposeSetPolicy', 2], 'add-code': ['proposeAddCode', 1], 'remove-code': ['proposeRemoveCode', 1],
-		'add-tee': ['proposeAddTEE', 1], 'remove-tee': ['proposeRemoveTEE', 1], 'set-settings': ['proposeSetSettings', 3]
-	};
+	var methods = __METHODS__;
 	var policies = { 'unanimous': 0, 'm-of-n': 1, 'one-of-n': 2, 'majority': 3 };
 	var zero32 = '0x' + new Array(65).join('0');
 
@@ -160,7 +156,11 @@ func writeConsolePreload() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	js := strings.NewReplacer("__ABI__", string(abi), "__ADDRESS__", governance.Address.Hex()).Replace(consolePreload)
+	methods, err := consoleMethods()
+	if err != nil {
+		return "", err
+	}
+	js := strings.NewReplacer("__ABI__", string(abi), "__ADDRESS__", governance.Address.Hex(), "__METHODS__", string(methods)).Replace(consolePreload)
 	f, err := os.CreateTemp("", "cocogeth-console-*.js")
 	if err != nil {
 		return "", err
@@ -175,6 +175,21 @@ func writeConsolePreload() (string, error) {
 		return "", err
 	}
 	return filepath.Abs(f.Name())
+}
+
+// consoleMethods maps each action's name to its propose function and
+// number of arguments, from governance's vocabulary and ABI:
+// {"add-member": ["proposeAddMember", 4], …}.
+func consoleMethods() ([]byte, error) {
+	out := map[string][]any{}
+	for _, k := range governance.ActionKinds() {
+		m, ok := governance.ABI().Methods[k.Method()]
+		if !ok {
+			return nil, fmt.Errorf("governance ABI has no %s", k.Method())
+		}
+		out[k.Name()] = []any{k.Method(), len(m.Inputs)}
+	}
+	return json.Marshal(out)
 }
 
 // consoleABI is the governance ABI for the console's web3.js 0.20, which
