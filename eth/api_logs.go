@@ -117,7 +117,24 @@ type logFilter struct {
 	sub    *filters.Subscription
 	polled time.Time    // creation or the last eth_getFilterChanges
 	logs   []*types.Log // since the last eth_getFilterChanges
+	// overflow: more than the result limit gathered since the last poll;
+	// the logs were dropped and the next poll removes the filter.
+	overflow bool
 }
+
+// filterOverflowError answers the poll of a log filter that gathered more
+// logs than the result limit: the filter is gone, as its logs could not be
+// kept without bound.
+type filterOverflowError struct{ limit int }
+
+var _ rpc.Error = (*filterOverflowError)(nil)
+
+func (e *filterOverflowError) Error() string {
+	return fmt.Sprintf("filter gathered more than %d logs since it was last polled and was removed; poll more often or narrow its addresses/topics", e.limit)
+}
+
+// ErrorCode implements rpc.Error.
+func (e *filterOverflowError) ErrorCode() int { return errCodeLimitExceeded }
 
 // newLogsAPI makes the bounded log API of s over geth's FilterAPI. Idle
 // filters are removed until the service stops.
@@ -196,8 +213,11 @@ func (a *logsAPI) gather(sub *filters.Subscription, ch <-chan []*types.Log) {
 			return
 		case logs := <-ch:
 			a.mu.Lock()
-			if f := a.filters[sub.ID]; f != nil {
+			if f := a.filters[sub.ID]; f != nil && !f.overflow {
 				f.logs = append(f.logs, logs...)
+				if a.limit > 0 && len(f.logs) > a.limit {
+					f.logs, f.overflow = nil, true
+				}
 			}
 			a.mu.Unlock()
 		case <-sub.Err():
@@ -217,6 +237,12 @@ func (a *logsAPI) GetFilterChanges(id rpc.ID) (interface{}, error) {
 	if f == nil {
 		a.mu.Unlock()
 		return a.geth.GetFilterChanges(id)
+	}
+	if f.overflow {
+		delete(a.filters, id)
+		a.mu.Unlock()
+		f.sub.Unsubscribe()
+		return nil, &filterOverflowError{limit: a.limit}
 	}
 	f.polled = time.Now()
 	logs := f.logs

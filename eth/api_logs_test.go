@@ -585,3 +585,49 @@ func TestChunkEnd(t *testing.T) {
 		}
 	}
 }
+
+// A log filter that gathers more logs than the result limit between two
+// polls keeps none of them: the next poll answers -32005 and the filter is
+// gone, so an abandoned filter on a busy chain costs bounded memory.
+func TestLogFilterOverflow(t *testing.T) {
+	cfg := DefaultConfig
+	cfg.LogResultLimit = testLogLimit
+	s, _ := newLogsService(t, cfg)
+	ours, _, api := logsServers(t, s, nil)
+	var id string
+	if err := ours.Call(&id, "eth_newFilter", json.RawMessage(`{"topics":["`+tagA.Hex()+`"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	nonce := uint64(smallBlocks*2 + 1)
+	buildAndCommit(t, s, []*types.Transaction{emitTx(t, nonce, tagA, testLogLimit+1)})
+	waitFor(t, "the filter to overflow", func() bool {
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		f := api.filters[rpc.ID(id)]
+		return f != nil && f.overflow && f.logs == nil
+	})
+	a := call(ours, "eth_getFilterChanges", id)
+	if errCode(a.err) != errCodeLimitExceeded || !strings.Contains(a.err.Error(), fmt.Sprintf("more than %d logs", testLogLimit)) {
+		t.Fatalf("eth_getFilterChanges of an overflowed filter = %s, %v; want -32005", a.result, a.err)
+	}
+	if a := call(ours, "eth_getFilterChanges", id); a.err == nil || !strings.Contains(a.err.Error(), "filter not found") {
+		t.Errorf("the overflowed filter was not removed: %s, %v", a.result, a.err)
+	}
+	// A filter polled in time keeps working: at the limit exactly.
+	if err := ours.Call(&id, "eth_newFilter", json.RawMessage(`{"topics":["`+tagA.Hex()+`"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	buildAndCommit(t, s, []*types.Transaction{emitTx(t, nonce+1, tagA, testLogLimit)})
+	var logs []types.Log
+	waitFor(t, "the block's logs in the filter", func() bool {
+		var more []types.Log
+		if err := ours.Call(&more, "eth_getFilterChanges", id); err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, more...)
+		return len(logs) >= testLogLimit
+	})
+	if len(logs) != testLogLimit {
+		t.Errorf("%d logs, want %d", len(logs), testLogLimit)
+	}
+}
