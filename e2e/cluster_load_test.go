@@ -151,6 +151,26 @@ func waitReceipts(c *testnode.Cluster, i int, hashes []common.Hash, timeout time
 	return got, err
 }
 
+// waitReceiptsProgress waits for receipts as long as node i's head keeps
+// advancing: it fails only when the head stood still for stall, or after
+// limit in all. Tests that commit thousands of blocks use it, so that a
+// slow machine is slow, not a failure.
+func waitReceiptsProgress(c *testnode.Cluster, i int, hashes []common.Hash, stall, limit time.Duration) (map[common.Hash]*types.Receipt, error) {
+	deadline := time.Now().Add(limit)
+	var last uint64
+	for {
+		got, err := waitReceipts(c, i, hashes, stall)
+		if err == nil || time.Now().After(deadline) {
+			return got, err
+		}
+		h, herr := c.HeadOf(i)
+		if herr != nil || uint64(h.Number) == last {
+			return got, fmt.Errorf("%v (head stood still at #%d for %v)", err, last, stall)
+		}
+		last = uint64(h.Number)
+	}
+}
+
 // answered reports whether err is an answer of the node (a JSON-RPC
 // error) rather than a failure to reach it.
 func answered(err error) bool {

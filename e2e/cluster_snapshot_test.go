@@ -70,7 +70,7 @@ func TestClusterSnapshotCatchUp(t *testing.T) {
 	}
 	t.Logf("%d transfers sent in %v", perKey*len(keys), time.Since(start).Round(time.Millisecond))
 	// The last nonce of every key committed means all of them did.
-	if _, err := waitReceipts(c, lead, last, 120*time.Second); err != nil {
+	if _, err := waitReceiptsProgress(c, lead, last, 30*time.Second, 10*time.Minute); err != nil {
 		t.Fatalf("transfers not committed: %v", err)
 	}
 	head := c.WaitSameHead(30 * time.Second)
