@@ -1,11 +1,10 @@
 package eth
 
 import (
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
+	"github.com/cocogeth/cocogeth/internal/leakcheck"
 	"go.uber.org/goleak"
 )
 
@@ -16,15 +15,5 @@ import (
 // that ends only when the filter is uninstalled or expires (minutes), with
 // no way to stop it with the node.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		// goleveldb ends a closed database's pool drainer up to a second
-		// after Close.
-		time.Sleep(1200 * time.Millisecond)
-		if err := goleak.Find(goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/eth/filters.(*FilterAPI).NewFilter.func1")); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(leakcheck.Main(m, goleak.IgnoreTopFunction("github.com/ethereum/go-ethereum/eth/filters.(*FilterAPI).NewFilter.func1")))
 }
