@@ -153,9 +153,7 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 		return nil, err
 	}
 	s := &Service{cfg: cfg, stack: stack, db: db, chain: chain, pool: pool, quit: make(chan struct{})}
-	s.fsm = newFSM(chain, pool, kv)
-	s.fsm.beforeRestore = func() { s.fmaps.Load().stop() }
-	s.fsm.afterRestore = s.restartLogIndex
+	s.fsm = newFSM(chain, pool, kv, func() { s.fmaps.Load().stop() }, s.restartLogIndex)
 	if newLedger == nil {
 		s.ledger = cocobackend.NewSolo(s.fsm)
 	} else if s.ledger, err = newLedger(chain.Spec(), s.fsm, s.handleForwarded); err != nil {

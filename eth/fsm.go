@@ -36,8 +36,12 @@ type fsm struct {
 	statEvery           time.Duration // progressEvery unless a test sets it
 }
 
-func newFSM(chain *Chain, pool *TxPool, kv ethdb.KeyValueStore) *fsm {
-	return &fsm{chain: chain, pool: pool, kv: kv, local: make(map[common.Hash]*builtBlock)}
+// newFSM applies entries to chain and pool; kv is the store under the
+// chain's database (snapshots read and replace it). before and after run
+// around every Restore (nil: nothing), e.g. to stop and rebuild the log
+// index on the new chain.
+func newFSM(chain *Chain, pool *TxPool, kv ethdb.KeyValueStore, before, after func()) *fsm {
+	return &fsm{chain: chain, pool: pool, kv: kv, beforeRestore: before, afterRestore: after, local: make(map[common.Hash]*builtBlock)}
 }
 
 var _ cocobackend.FSM = (*fsm)(nil)
