@@ -115,6 +115,7 @@ type Raft struct {
 	subMu    sync.Mutex
 	subs     []chan struct{}
 	stopOnce sync.Once
+	stopped  atomic.Bool
 }
 
 // NewRaft creates a Raft ledger over the given stores and transport. On
@@ -345,7 +346,7 @@ func (l *Raft) Role() string {
 	if l.fsm.halted() != nil {
 		return "halted"
 	}
-	if l.r == nil {
+	if l.r == nil || l.stopped.Load() {
 		return "shutdown"
 	}
 	switch l.r.State() {
@@ -415,6 +416,9 @@ func (l *Raft) Halted() error { return l.fsm.halted() }
 func (l *Raft) Stop() error {
 	var err error
 	l.stopOnce.Do(func() {
+		// hashicorp/raft's run loop may still set a state for a moment
+		// after Shutdown: a stopped ledger says shutdown regardless.
+		l.stopped.Store(true)
 		close(l.quit)
 		if l.r != nil {
 			err = l.r.Shutdown().Error()
