@@ -6,7 +6,6 @@ import (
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/core"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/log"
 )
 
@@ -47,12 +46,12 @@ func (s *Service) initTrusted() error {
 		keys = constitutionKeys(cons)
 	} else {
 		for _, v := range spec.Coco.InitialValidators() {
-			pk, err := v.Key()
+			pk, err := governance.NormaliseNodeKey(v.PublicKey)
 			if err != nil {
 				log.Warn("Genesis validator key does not parse; node not admitted", "id", v.ID, "err", err)
 				continue
 			}
-			keys[v.ID] = crypto.FromECDSAPub(pk)
+			keys[v.ID] = pk
 		}
 	}
 	s.setNodes(keys)

@@ -113,14 +113,11 @@ type Validator struct {
 	PublicKey hexutil.Bytes `json:"publicKey"` // secp256k1 node key (`cocogeth nodekey`)
 }
 
-// Key parses the validator's public key.
+// Key parses the validator's public key (65, 64 or 33 bytes).
 func (v *Validator) Key() (*ecdsa.PublicKey, error) {
-	b := []byte(v.PublicKey)
-	if len(b) == 64 {
-		b = append([]byte{0x04}, b...)
-	}
-	if len(b) == 33 {
-		return crypto.DecompressPubkey(b)
+	b, err := governance.NormaliseNodeKey(v.PublicKey)
+	if err != nil {
+		return nil, err
 	}
 	return crypto.UnmarshalPubkey(b)
 }

@@ -456,7 +456,7 @@ func normaliseNode(n Node) (Node, error) {
 	if err := checkRaftAddr(n.RaftAddr); err != nil {
 		return n, fmt.Errorf("node %q: %v", n.ID, err)
 	}
-	key, err := normaliseNodeKey(n.PublicKey)
+	key, err := NormaliseNodeKey(n.PublicKey)
 	if err != nil {
 		return n, fmt.Errorf("node %q: %v", n.ID, err)
 	}

@@ -217,7 +217,7 @@ func ActorOf(state vm.StateDB, addr common.Address) (ActorKind, string, error) {
 // NodeByKey returns the node whose public key is pub (65, 64 or 33 bytes),
 // or nil. It reads the node key index and the node's record.
 func NodeByKey(state vm.StateDB, pub []byte) (*Node, error) {
-	norm, err := normaliseNodeKey(pub)
+	norm, err := NormaliseNodeKey(pub)
 	if err != nil {
 		return nil, nil
 	}

@@ -54,10 +54,11 @@ func checkKey(what string, b []byte, required bool) error {
 	return nil
 }
 
-// normaliseNodeKey parses a secp256k1 public key given uncompressed (65
-// bytes), raw (64 bytes) or compressed (33 bytes) and returns its 65-byte
-// uncompressed form.
-func normaliseNodeKey(b []byte) ([]byte, error) {
+// NormaliseNodeKey parses a secp256k1 node public key given uncompressed
+// (65 bytes), raw (64 bytes) or compressed (33 bytes) and returns its
+// 65-byte uncompressed form: the form the constitution stores, genesis
+// validators are compared in, and the node-to-node channel admits.
+func NormaliseNodeKey(b []byte) ([]byte, error) {
 	switch len(b) {
 	case 64:
 		b = append([]byte{0x04}, b...)

@@ -255,17 +255,11 @@ func (g *Guard) handshake(tc *tls.Conn) (net.Conn, *cocobackend.AuthPeer, error)
 	return tc, p, nil
 }
 
-// SetAdmitted replaces the admitted nodes (id → public key in any form
-// PublicKey accepts; entries that do not parse are left out); it reports
-// whether anything changed.
+// SetAdmitted replaces the admitted nodes (id → 65-byte uncompressed
+// public key, governance.NormaliseNodeKey's form; a key in another form
+// matches no peer); it reports whether anything changed.
 func (g *Guard) SetAdmitted(nodes map[string][]byte) bool {
-	norm := make(map[string][]byte, len(nodes))
-	for id, k := range nodes {
-		if pk, err := PublicKey(k); err == nil {
-			norm[id] = pk
-		}
-	}
-	return g.reg.Set(norm)
+	return g.reg.Set(nodes)
 }
 
 // Admits reports whether id is an admitted node.
@@ -328,25 +322,4 @@ func verifyLeaf(leaf *x509.Certificate, network common.Hash, reg *Registry, now 
 		return nil, fmt.Errorf("%w: %q", ErrWrongKey, pr.ID)
 	}
 	return &cocobackend.AuthPeer{ID: pr.ID, Key: pub}, nil
-}
-
-// PublicKey normalises a node public key (65-byte uncompressed, 64-byte
-// raw or 33-byte compressed) to its 65-byte form.
-func PublicKey(b []byte) ([]byte, error) {
-	var (
-		pub *ecdsa.PublicKey
-		err error
-	)
-	switch len(b) {
-	case 33:
-		pub, err = crypto.DecompressPubkey(b)
-	case 64:
-		pub, err = crypto.UnmarshalPubkey(append([]byte{0x04}, b...))
-	default:
-		pub, err = crypto.UnmarshalPubkey(b)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return crypto.FromECDSAPub(pub), nil
 }
