@@ -13,6 +13,7 @@ import (
 type rateLog struct {
 	period time.Duration
 	burst  int
+	now    func() time.Time // time.Now unless a test sets it
 
 	mu      sync.Mutex
 	start   time.Time
@@ -25,6 +26,9 @@ var refusals = &rateLog{period: 10 * time.Second, burst: 20}
 func (r *rateLog) Warn(msg string, ctx ...any) {
 	r.mu.Lock()
 	now := time.Now()
+	if r.now != nil {
+		now = r.now()
+	}
 	if now.Sub(r.start) > r.period {
 		r.start, r.n = now, 0
 	}
