@@ -133,7 +133,7 @@ func New(stack *node.Node, cfg Config, newLedger NewLedgerFunc) (*Service, error
 	return s, nil
 }
 
-func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg Config, newLedger NewLedgerFunc) (*Service, error) {
+func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg Config, newLedger NewLedgerFunc) (_ *Service, err error) {
 	if booted, _, err := rawdb.PushUncleanShutdownMarker(db); err != nil {
 		log.Warn("Could not record start-up marker", "err", err)
 	} else if len(booted) > 0 {
@@ -159,6 +159,13 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	} else if s.ledger, err = newLedger(chain.Spec(), s.fsm, s.handleForwarded); err != nil {
 		return nil, err
 	}
+	// A cluster ledger already listens and holds its stores: release them
+	// if the service cannot be built after all.
+	defer func() {
+		if err != nil {
+			s.ledger.Stop()
+		}
+	}()
 	if d, ok := s.ledger.(cocobackend.DurableLog); ok && d.DurableLog() {
 		chain.syncWrites = false
 	}
