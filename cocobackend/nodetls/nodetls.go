@@ -208,11 +208,10 @@ func (g *Guard) certificate() (*tls.Certificate, error) {
 	return g.cert, nil
 }
 
-func (g *Guard) config() *tls.Config {
-	verify := func(cs tls.ConnectionState) error {
-		_, err := g.Verify(cs.PeerCertificates)
-		return err
-	}
+// config is the TLS configuration of one handshake; the peer that
+// VerifyConnection admitted is stored in *peer, so its certificate is
+// checked once.
+func (g *Guard) config(peer **cocobackend.AuthPeer) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		NextProtos: []string{ALPN},
@@ -226,33 +225,37 @@ func (g *Guard) config() *tls.Config {
 		// Peers are not named by a CA but by the node key proof, which
 		// VerifyConnection checks on both sides.
 		InsecureSkipVerify: true,
-		VerifyConnection:   verify,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			p, err := g.Verify(cs.PeerCertificates)
+			*peer = p
+			return err
+		},
 	}
 }
 
 // Server authenticates an accepted connection.
 func (g *Guard) Server(conn net.Conn) (net.Conn, *cocobackend.AuthPeer, error) {
-	return g.handshake(tls.Server(conn, g.config()))
+	var p *cocobackend.AuthPeer
+	return g.handshake(tls.Server(conn, g.config(&p)), &p)
 }
 
 // Client authenticates a dialed connection.
 func (g *Guard) Client(conn net.Conn) (net.Conn, *cocobackend.AuthPeer, error) {
-	return g.handshake(tls.Client(conn, g.config()))
+	var p *cocobackend.AuthPeer
+	return g.handshake(tls.Client(conn, g.config(&p)), &p)
 }
 
-func (g *Guard) handshake(tc *tls.Conn) (net.Conn, *cocobackend.AuthPeer, error) {
+func (g *Guard) handshake(tc *tls.Conn, peer **cocobackend.AuthPeer) (net.Conn, *cocobackend.AuthPeer, error) {
 	if err := tc.Handshake(); err != nil {
 		return nil, nil, err
 	}
-	cs := tc.ConnectionState()
-	if cs.NegotiatedProtocol != ALPN {
-		return nil, nil, fmt.Errorf("peer speaks %q, not %q", cs.NegotiatedProtocol, ALPN)
+	if proto := tc.ConnectionState().NegotiatedProtocol; proto != ALPN {
+		return nil, nil, fmt.Errorf("peer speaks %q, not %q", proto, ALPN)
 	}
-	p, err := g.Verify(cs.PeerCertificates)
-	if err != nil {
-		return nil, nil, err
+	if *peer == nil {
+		return nil, nil, ErrNoCertificate // VerifyConnection always runs; never here
 	}
-	return tc, p, nil
+	return tc, *peer, nil
 }
 
 // SetAdmitted replaces the admitted nodes (id → 65-byte uncompressed
