@@ -255,6 +255,3 @@ func (c *Cluster) SetAdmitted(nodes map[string][]byte) {
 func (c *Cluster) Admitted(id string) bool {
 	return c.cfg.Guard == nil || c.cfg.Guard.Admits(id)
 }
-
-// Addr is where the node-to-node port listens.
-func (c *Cluster) Addr() net.Addr { return c.mux.Addr() }
