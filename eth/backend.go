@@ -96,11 +96,21 @@ type Service struct {
 	quit            chan struct{}
 }
 
-// NewLedgerFunc builds the ledger that orders the chain's entries around
-// its state machine; the genesis spec tells which (a single node, or the
-// Raft cluster of config.coco.validators). A cluster hands the
-// transactions other nodes forward to forwarded.
-type NewLedgerFunc func(spec *genesis.Spec, fsm cocobackend.FSM, forwarded cocobackend.ForwardHandler) (cocobackend.Ledger, error)
+// LedgerDeps is what a ledger is built from.
+type LedgerDeps struct {
+	// Spec is the chain's genesis spec: it tells which ledger (a single
+	// node, or the Raft cluster of config.coco.validators).
+	Spec *genesis.Spec
+	// Genesis is the genesis block hash, which names the network.
+	Genesis common.Hash
+	// FSM is the state machine the ledger drives.
+	FSM cocobackend.FSM
+	// Forwarded receives the transactions other nodes forward here.
+	Forwarded cocobackend.ForwardHandler
+}
+
+// NewLedgerFunc builds the ledger that orders the chain's entries.
+type NewLedgerFunc func(LedgerDeps) (cocobackend.Ledger, error)
 
 // ChainDBPath is the database folder inside the node's instance directory.
 const ChainDBPath = "chaindata"
@@ -156,7 +166,7 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	s.fsm = newFSM(chain, pool, kv, func() { s.fmaps.Load().stop() }, s.restartLogIndex)
 	if newLedger == nil {
 		s.ledger = cocobackend.NewSolo(s.fsm)
-	} else if s.ledger, err = newLedger(chain.Spec(), s.fsm, s.handleForwarded); err != nil {
+	} else if s.ledger, err = newLedger(LedgerDeps{Spec: chain.Spec(), Genesis: chain.Genesis().Hash(), FSM: s.fsm, Forwarded: s.handleForwarded}); err != nil {
 		return nil, err
 	}
 	// A cluster ledger already listens and holds its stores: release them

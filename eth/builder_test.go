@@ -99,7 +99,8 @@ func newTrailService(t *testing.T, clk *fakeClock, l *gateLedger) *Service {
 	}
 	var newLedger NewLedgerFunc
 	if l != nil {
-		newLedger = func(_ *genesis.Spec, fsm cocobackend.FSM, _ cocobackend.ForwardHandler) (cocobackend.Ledger, error) {
+		newLedger = func(d LedgerDeps) (cocobackend.Ledger, error) {
+			fsm := d.FSM
 			l.fsm = fsm
 			return l, nil
 		}

@@ -145,7 +145,8 @@ func (c *ecluster) start(nd *cnode) {
 	_, nd.trans = raft.NewInmemTransport(nd.addr)
 	cfg := DefaultConfig
 	cfg.TrieCache = 16
-	svc, err := newService(nil, db, kv, cfg, func(spec *genesis.Spec, fsm cocobackend.FSM, _ cocobackend.ForwardHandler) (cocobackend.Ledger, error) {
+	svc, err := newService(nil, db, kv, cfg, func(d LedgerDeps) (cocobackend.Ledger, error) {
+		fsm := d.FSM
 		rc := c.rcfg
 		rc.ID, rc.Addr = nd.id, string(nd.addr)
 		l, err := cocobackend.NewRaft(rc, &tamperFSM{FSM: fsm, nd: nd}, nd.trans, nd.logs, nd.logs, nd.snaps)
@@ -1056,7 +1057,8 @@ func TestSpeculativeBlocksFailedThenLeaderAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := newGateLedger()
-	s, err := newService(nil, db, db, DefaultConfig, func(_ *genesis.Spec, fsm cocobackend.FSM, _ cocobackend.ForwardHandler) (cocobackend.Ledger, error) {
+	s, err := newService(nil, db, db, DefaultConfig, func(d LedgerDeps) (cocobackend.Ledger, error) {
+		fsm := d.FSM
 		l.fsm = fsm
 		return l, nil
 	})

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
-	"github.com/cocogeth/cocogeth/genesis"
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -123,7 +122,8 @@ func TestFollowConstitution(t *testing.T) {
 	}
 	node1 := spec.Coco.InitialValidators()[0]
 	var ml *memberLedger
-	s, err := newService(nil, db, db, DefaultConfig, func(_ *genesis.Spec, fsm cocobackend.FSM, _ cocobackend.ForwardHandler) (cocobackend.Ledger, error) {
+	s, err := newService(nil, db, db, DefaultConfig, func(d LedgerDeps) (cocobackend.Ledger, error) {
+		fsm := d.FSM
 		ml = &memberLedger{Solo: cocobackend.NewSolo(fsm), servers: []cocobackend.Server{{ID: node1.ID, Address: node1.RaftAddr}}}
 		return ml, nil
 	})

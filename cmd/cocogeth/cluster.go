@@ -7,7 +7,6 @@ import (
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/eth"
-	"github.com/cocogeth/cocogeth/genesis"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -52,7 +51,8 @@ func applyRaftFlags(ctx *cli.Context, r *cocobackend.ClusterSettings) {
 // ledger for a genesis without validators, else the Raft cluster member
 // whose public key is this node's key.
 func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.ClusterSettings) eth.NewLedgerFunc {
-	return func(spec *genesis.Spec, fsm cocobackend.FSM, forwarded cocobackend.ForwardHandler) (cocobackend.Ledger, error) {
+	return func(d eth.LedgerDeps) (cocobackend.Ledger, error) {
+		spec, fsm := d.Spec, d.FSM
 		vals := spec.Coco.InitialValidators()
 		if len(vals) == 0 {
 			return cocobackend.NewSolo(fsm), nil
@@ -62,7 +62,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 		}
 		key := stack.Config().NodeKey()
 		mine := crypto.FromECDSAPub(&key.PublicKey)
-		cfg := cocobackend.ClusterConfig{Settings: settings, Dir: stack.ResolvePath("raft"), Forwarded: forwarded}
+		cfg := cocobackend.ClusterConfig{Settings: settings, Dir: stack.ResolvePath("raft"), Forwarded: d.Forwarded}
 		found := false
 		for _, v := range vals {
 			cfg.Peers = append(cfg.Peers, cocobackend.Peer{ID: v.ID, Addr: v.RaftAddr})
@@ -83,7 +83,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 		if !settings.InsecurePlaintext {
 			// The admitted nodes are set by the service from the genesis
 			// or the constitution before the cluster starts.
-			g, err := nodetls.NewGuard(nodetls.Identity{ID: cfg.Self.ID, Key: key, Network: spec.Eth.ToBlock().Hash()}, nodetls.NewRegistry(nil))
+			g, err := nodetls.NewGuard(nodetls.Identity{ID: cfg.Self.ID, Key: key, Network: d.Genesis}, nodetls.NewRegistry(nil))
 			if err != nil {
 				return nil, err
 			}
