@@ -58,6 +58,17 @@ type ClusterConfig struct {
 	// Forwarded receives the transactions other nodes forward to this one
 	// (when it leads).
 	Forwarded ForwardHandler
+	// Network carries the node-to-node port instead of TCP when not nil:
+	// the node listens and dials through it (tests run whole clusters in
+	// memory). Nil is TCP.
+	Network Network
+}
+
+// Network is where a cluster node listens for node-to-node connections
+// and dials them; ClusterConfig.Network replaces TCP with it.
+type Network interface {
+	Listen(addr string) (net.Listener, error)
+	Dialer
 }
 
 // NodeGuard is the guard of a cluster node: a Guard whose admitted nodes
@@ -146,17 +157,9 @@ func NewCluster(cfg ClusterConfig, fsm FSM) (*Cluster, error) {
 	if listen == "" {
 		listen = cfg.Self.Addr
 	}
-	ln, err := net.Listen("tcp", listen)
+	ln, dialer, err := listenNodes(cfg.Network, listen)
 	if err != nil {
 		return nil, fmt.Errorf("node-to-node listener: %w", err)
-	}
-	// A node bound to one address of a multi-homed host also dials from
-	// it, so peers and firewalls see one address per node.
-	var dialer TCPDialer
-	if host, _, err := net.SplitHostPort(listen); err == nil {
-		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
-			dialer.Source = ip
-		}
 	}
 	c := &Cluster{cfg: cfg, newLeader: make(chan struct{}, 1), quit: make(chan struct{})}
 	c.mux = NewMux(ln, dialer, cfg.Guard)
@@ -187,6 +190,28 @@ func NewCluster(cfg ClusterConfig, fsm FSM) (*Cluster, error) {
 		log.Warn("INSECURE: node-to-node traffic is plain TCP without authentication; anyone who reaches the node-to-node port can forge transactions and depose the leader")
 	}
 	return c, nil
+}
+
+// listenNodes listens on the node-to-node port at addr and returns the
+// dialer of outgoing connections: those of network, or TCP when it is nil.
+func listenNodes(network Network, addr string) (net.Listener, Dialer, error) {
+	if network != nil {
+		ln, err := network.Listen(addr)
+		return ln, network, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A node bound to one address of a multi-homed host also dials from
+	// it, so peers and firewalls see one address per node.
+	var dialer TCPDialer
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+			dialer.Source = ip
+		}
+	}
+	return ln, dialer, nil
 }
 
 // Start starts Raft and serves forwarded transactions.

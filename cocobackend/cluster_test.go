@@ -47,13 +47,13 @@ func TestClusterNodes(t *testing.T) {
 	settings := cocobackend.DefaultClusterSettings()
 	settings.HeartbeatTimeout = 300 * time.Millisecond
 	var cls []*cocobackend.Cluster
-	var fsms []interface{ Data() []string }
+	var fsms []*fakeFSM
 	for i, n := range nodes {
 		g, err := nodetls.NewGuard(nodetls.Identity{ID: n.id, Key: n.key, Network: muxNetwork}, nodetls.NewRegistry(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
-		fsm := cocobackend.NewTestFSM()
+		fsm := newFakeFSM()
 		id := n.id
 		cl, err := cocobackend.NewCluster(cocobackend.ClusterConfig{
 			Settings: settings, Self: peers[i], Peers: peers, Dir: t.TempDir(), Guard: g,
@@ -100,7 +100,7 @@ func TestClusterNodes(t *testing.T) {
 	}
 	waitUntil(t, 10*time.Second, "the entry on every node", func() bool {
 		for _, f := range fsms {
-			if !slices.Contains(f.Data(), "entry-1") {
+			if !slices.Contains(f.data(), "entry-1") {
 				return false
 			}
 		}
@@ -129,7 +129,7 @@ func TestClusterNodes(t *testing.T) {
 // A cluster node refuses to be built without a guard unless its channel
 // is explicitly insecure, and without a handler of forwarded items.
 func TestClusterConfigRefusals(t *testing.T) {
-	fsm := cocobackend.NewTestFSM()
+	fsm := newFakeFSM()
 	self := cocobackend.Peer{ID: "A", Addr: freeAddr(t)}
 	if _, err := cocobackend.NewCluster(cocobackend.ClusterConfig{Settings: cocobackend.DefaultClusterSettings(), Self: self, Dir: t.TempDir(), Forwarded: func(*cocobackend.AuthPeer, [][]byte) {}}, fsm); err == nil {
 		t.Error("a cluster node without a guard was built")

@@ -26,6 +26,13 @@
 // LeadershipNotifier, Accepting, NodeChannel), each checked at compile
 // time; a wrapper that embeds it keeps them.
 //
+// The node-to-node port is TCP. ClusterConfig.Network, when set, replaces
+// it with another Network (a listener and a dialer): the tests run whole
+// clusters built by NewCluster over an in-memory network (internal/memnet,
+// driven by internal/clustertest) that can partition a node or refuse
+// dials to a stopped one, while every other part (mux, guard, transport,
+// stores, forwarder) is the production one.
+//
 // # Node-to-node channels
 //
 // One listener (Mux) carries every node-to-node connection; the first byte

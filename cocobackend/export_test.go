@@ -1,6 +1,10 @@
 package cocobackend
 
-import "time"
+import (
+	"time"
+
+	"github.com/hashicorp/raft"
+)
 
 // SetForwardFrameTimeout shortens the per-frame deadline for a test and
 // returns the function restoring it.
@@ -10,15 +14,12 @@ func SetForwardFrameTimeout(d time.Duration) (restore func()) {
 	return func() { forwardFrameTimeout = old }
 }
 
-// NewTestFSM is the package tests' in-memory state machine, for the
-// external tests; Data lists the entries it applied.
-func NewTestFSM() interface {
-	FSM
-	Data() []string
-} {
-	return testFSM{newFakeFSM()}
-}
+// RaftNode is the hashicorp/raft node of a started cluster node, for the
+// external tests.
+func (c *Cluster) RaftNode() *raft.Raft { return c.Raft.r }
 
-type testFSM struct{ *fakeFSM }
+// LogStore is the cluster node's Raft log.
+func (c *Cluster) LogStore() raft.LogStore { return c.store }
 
-func (f testFSM) Data() []string { return f.data() }
+// Snapshots is the cluster node's Raft snapshot store.
+func (c *Cluster) Snapshots() raft.SnapshotStore { return c.Raft.snaps }

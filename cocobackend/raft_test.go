@@ -1,4 +1,4 @@
-package cocobackend
+package cocobackend_test
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogeth/cocogeth/cocobackend"
+	"github.com/cocogeth/cocogeth/internal/clustertest"
 	"github.com/hashicorp/raft"
 )
 
@@ -64,7 +66,7 @@ func (f *fakeFSM) AppliedIndex() uint64 {
 	return 0
 }
 
-func (f *fakeFSM) Snapshot() (FSMSnapshot, error) {
+func (f *fakeFSM) Snapshot() (cocobackend.FSMSnapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return fakeSnapshot(append([]fakeEntry(nil), f.entries...)), nil
@@ -165,170 +167,67 @@ func (f *fakeFSM) unblock() {
 	f.mu.Unlock()
 }
 
-// rnode is one member of an in-memory cluster. Its stores outlive its
-// ledger, so a node restarts on them.
+// rnode is one node of a test cluster (clustertest: the real cluster node
+// over an in-memory network) with its state machine, which outlives the
+// node's ledger as a database on disk does.
 type rnode struct {
+	*clustertest.Node
 	id     string
-	addr   raft.ServerAddress
-	trans  *raft.InmemTransport
-	logs   *raft.InmemStore
-	snaps  raft.SnapshotStore
 	fsm    *fakeFSM
-	l      *Raft
-	up     bool
-	cut    bool // partitioned away
+	l      *cocobackend.Cluster // the node's ledger, the last one once stopped
 	leadCh <-chan struct{}
 }
 
 type rcluster struct {
-	t     *testing.T
-	cfg   RaftConfig
+	c     *clustertest.Cluster
 	nodes []*rnode
 }
 
-func testRaftConfig() RaftConfig {
-	return RaftConfig{
-		HeartbeatTimeout:  100 * time.Millisecond,
-		ElectionTimeout:   100 * time.Millisecond,
-		LeaderLease:       100 * time.Millisecond,
-		CommitTimeout:     5 * time.Millisecond,
-		ApplyTimeout:      5 * time.Second,
-		SnapshotInterval:  time.Hour,
-		SnapshotThreshold: 1 << 20,
-		TrailingLogs:      1 << 20,
-	}
-}
-
-func newRCluster(t *testing.T, n int, mod func(*RaftConfig)) *rcluster {
+// newRCluster starts n nodes with the harness's test settings, changed by
+// mod.
+func newRCluster(t *testing.T, n int, mod func(*cocobackend.ClusterSettings)) *rcluster {
 	t.Helper()
-	c := &rcluster{t: t, cfg: testRaftConfig()}
+	settings := clustertest.Settings()
 	if mod != nil {
-		mod(&c.cfg)
+		mod(&settings)
 	}
-	var peers []Peer
+	c := &rcluster{}
 	for i := 0; i < n; i++ {
-		nd := &rnode{
-			id:   fmt.Sprintf("n%d", i),
-			addr: raft.ServerAddress(fmt.Sprintf("addr%d", i)),
-			logs: raft.NewInmemStore(),
-			fsm:  newFakeFSM(),
-		}
-		// Not raft.InmemSnapshotStore: it lists a snapshot while it is
-		// still being written, so a follower may be sent half of it.
-		snaps, err := raft.NewFileSnapshotStoreWithLogger(t.TempDir(), 2, newHCLogger(nd.id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		nd.snaps = snaps
-		peers = append(peers, Peer{ID: nd.id, Addr: string(nd.addr)})
-		c.nodes = append(c.nodes, nd)
+		c.nodes = append(c.nodes, &rnode{fsm: newFakeFSM()})
 	}
-	c.cfg.Peers = peers
-	for _, nd := range c.nodes {
-		c.start(nd)
-	}
-	t.Cleanup(func() {
-		for _, nd := range c.nodes {
-			if nd.up {
-				nd.l.Stop()
+	c.c = clustertest.New(t, clustertest.Config{
+		Nodes: n, Settings: settings,
+		NewService: func(n *clustertest.Node) (clustertest.Service, error) {
+			nd := c.nodes[n.Index]
+			l, err := n.NewCluster(cocobackend.ClusterConfig{}, nd.fsm)
+			if err != nil {
+				return nil, err
 			}
-		}
+			nd.Node, nd.id, nd.l, nd.leadCh = n, n.ID, l, l.LeadershipChanges()
+			return l, nil
+		},
 	})
 	return c
 }
 
-// start starts (or restarts) nd's ledger on its stores and FSM with a new
-// transport at its address.
-func (c *rcluster) start(nd *rnode) {
-	c.t.Helper()
-	cfg := c.cfg
-	cfg.ID, cfg.Addr = nd.id, string(nd.addr)
-	_, nd.trans = raft.NewInmemTransport(nd.addr)
-	l, err := NewRaft(cfg, nd.fsm, nd.trans, nd.logs, nd.logs, nd.snaps)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	nd.l, nd.up, nd.cut = l, true, false
-	c.wire()
-	if err := l.Start(); err != nil {
-		c.t.Fatal(err)
-	}
-	nd.leadCh = l.LeadershipChanges()
-}
+// start restarts a stopped node on its stores and FSM.
+func (c *rcluster) start(nd *rnode) { c.c.Start(nd.Node) }
 
-func (c *rcluster) stop(nd *rnode) {
-	c.t.Helper()
-	if err := nd.l.Stop(); err != nil {
-		c.t.Fatalf("stop %s: %v", nd.id, err)
-	}
-	nd.up = false
-	for _, o := range c.others(nd) {
-		if o.up {
-			o.trans.Disconnect(nd.addr)
-		}
-	}
-}
-
-// wire connects every pair of running, unpartitioned nodes.
-func (c *rcluster) wire() {
-	for _, a := range c.nodes {
-		for _, b := range c.nodes {
-			if a != b && a.up && b.up && !a.cut && !b.cut {
-				a.trans.Connect(b.addr, b.trans)
-			}
-		}
-	}
-}
+func (c *rcluster) stop(nd *rnode) { c.c.Stop(nd.Node) }
 
 // partition cuts nd off from every other node, both ways.
-func (c *rcluster) partition(nd *rnode) {
-	nd.cut = true
-	nd.trans.DisconnectAll()
-	for _, o := range c.nodes {
-		if o != nd && o.up {
-			o.trans.Disconnect(nd.addr)
-		}
-	}
-}
+func (c *rcluster) partition(nd *rnode) { c.c.Partition(nd.Node) }
 
-func (c *rcluster) heal(nd *rnode) {
-	nd.cut = false
-	c.wire()
-}
+func (c *rcluster) heal(nd *rnode) { c.c.Heal(nd.Node) }
 
 // leader waits until exactly one running node is the leader (IsLeader)
 // and every running node in the majority names it, and returns it.
 func (c *rcluster) leader(among ...*rnode) *rnode {
-	c.t.Helper()
-	if len(among) == 0 {
-		for _, nd := range c.nodes {
-			if nd.up {
-				among = append(among, nd)
-			}
-		}
+	var nodes []*clustertest.Node
+	for _, nd := range among {
+		nodes = append(nodes, nd.Node)
 	}
-	var lead *rnode
-	waitFor(c.t, 10*time.Second, "a single leader", func() bool {
-		lead = nil
-		for _, nd := range among {
-			if nd.l.IsLeader() {
-				if lead != nil {
-					return false
-				}
-				lead = nd
-			}
-		}
-		if lead == nil {
-			return false
-		}
-		for _, nd := range among {
-			if id, _ := nd.l.Leader(); id != lead.id {
-				return false
-			}
-		}
-		return true
-	})
-	return lead
+	return c.nodes[c.c.Leader(nodes...).Index]
 }
 
 func (c *rcluster) others(nd *rnode) []*rnode {
@@ -358,7 +257,7 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 }
 
 // waitResult waits for a proposal's outcome with a deadline.
-func waitResult(t testing.TB, r Result, timeout time.Duration) (uint64, error) {
+func waitResult(t testing.TB, r cocobackend.Result, timeout time.Duration) (uint64, error) {
 	t.Helper()
 	type out struct {
 		i   uint64
@@ -381,7 +280,7 @@ func waitResult(t testing.TB, r Result, timeout time.Duration) (uint64, error) {
 // propose proposes each payload on nd and returns the indexes.
 func propose(t testing.TB, nd *rnode, payloads ...string) []uint64 {
 	t.Helper()
-	res := make([]Result, len(payloads))
+	res := make([]cocobackend.Result, len(payloads))
 	for i, p := range payloads {
 		res[i] = nd.l.Propose([]byte(p))
 	}
@@ -408,7 +307,9 @@ func payloads(prefix string, n int) []string {
 func waitApplied(t testing.TB, want []string, nodes ...*rnode) {
 	t.Helper()
 	for _, nd := range nodes {
-		waitFor(t, 10*time.Second, fmt.Sprintf("%s to apply %d entries", nd.id, len(want)), func() bool {
+		// A node that was down or cut off catches up when the leader next
+		// tries it, and raft backs off up to ~10 s between attempts.
+		waitFor(t, 30*time.Second, fmt.Sprintf("%s to apply %d entries", nd.id, len(want)), func() bool {
 			return nd.fsm.count() >= len(want)
 		})
 		if got := nd.fsm.data(); !equalStrings(got, want) {
@@ -460,8 +361,8 @@ func TestRaftElectsOneLeader(t *testing.T) {
 		t.Fatalf("IsLeader node %s has role %s", lead.id, lead.l.Role())
 	}
 	for _, nd := range c.nodes {
-		if _, addr := nd.l.Leader(); addr != string(lead.addr) {
-			t.Fatalf("%s names leader address %q, want %q", nd.id, addr, lead.addr)
+		if _, addr := nd.l.Leader(); addr != lead.Addr {
+			t.Fatalf("%s names leader address %q, want %q", nd.id, addr, lead.Addr)
 		}
 		servers, err := nd.l.Servers()
 		if err != nil {
@@ -534,25 +435,25 @@ func TestRaftIsLeaderAfterBarrier(t *testing.T) {
 	idx := propose(t, lead, more...)
 	last := idx[len(idx)-1]
 	waitFor(t, 10*time.Second, "the entries to reach the next leader's log", func() bool {
-		li, _ := next.logs.LastIndex()
+		li, _ := next.l.LogStore().LastIndex()
 		return li >= last
 	})
-	if err := lead.l.r.LeadershipTransferToServer(raft.ServerID(next.id), next.addr).Error(); err != nil {
+	if err := lead.l.RaftNode().LeadershipTransferToServer(raft.ServerID(next.id), raft.ServerAddress(next.Addr)).Error(); err != nil {
 		t.Fatalf("leadership transfer: %v", err)
 	}
 	// next is raft's leader and has issued its barrier (the entry after
 	// the new term's no-op), which is committed but cannot be applied.
 	var barrier uint64
 	waitFor(t, 10*time.Second, "the new leader to commit its barrier", func() bool {
-		if next.l.r.State() != raft.Leader {
+		if next.l.RaftNode().State() != raft.Leader {
 			return false
 		}
-		li, _ := next.logs.LastIndex()
+		li, _ := next.l.LogStore().LastIndex()
 		for i := last + 1; i <= li; i++ {
 			var lg raft.Log
-			if next.logs.GetLog(i, &lg) == nil && lg.Type == raft.LogBarrier {
+			if next.l.LogStore().GetLog(i, &lg) == nil && lg.Type == raft.LogBarrier {
 				barrier = i
-				return next.l.r.CommitIndex() >= i
+				return next.l.RaftNode().CommitIndex() >= i
 			}
 		}
 		return false
@@ -592,7 +493,7 @@ func TestRaftLeaderPartition(t *testing.T) {
 	waitApplied(t, want, c.nodes...)
 
 	c.partition(old)
-	var pending []Result
+	var pending []cocobackend.Result
 	for _, p := range payloads("lost", 3) {
 		pending = append(pending, old.l.Propose([]byte(p)))
 	}
@@ -617,7 +518,7 @@ func TestRaftLeaderPartition(t *testing.T) {
 
 	c.heal(old)
 	waitApplied(t, all, old)
-	waitFor(t, 10*time.Second, "the old leader to follow", func() bool {
+	waitFor(t, 30*time.Second, "the old leader to follow", func() bool {
 		id, _ := old.l.Leader()
 		return old.l.Role() == "follower" && id != old.id && id != ""
 	})
@@ -647,13 +548,13 @@ func TestRaftApplyErrorHaltsNode(t *testing.T) {
 	waitApplied(t, []string{"a", "poison", "b"}, lead, good)
 
 	waitFor(t, 10*time.Second, "the node to halt", func() bool { return bad.l.Halted() != nil })
-	if err := bad.l.Halted(); !errors.Is(err, ErrHalted) || !bytes.Contains([]byte(err.Error()), []byte("disk on fire")) {
+	if err := bad.l.Halted(); !errors.Is(err, cocobackend.ErrHalted) || !bytes.Contains([]byte(err.Error()), []byte("disk on fire")) {
 		t.Fatalf("Halted() = %v", err)
 	}
 	if r := bad.l.Role(); r != "halted" {
 		t.Fatalf("role %q, want halted", r)
 	}
-	if _, err := waitResult(t, bad.l.Propose([]byte("x")), 5*time.Second); !errors.Is(err, ErrHalted) {
+	if _, err := waitResult(t, bad.l.Propose([]byte("x")), 5*time.Second); !errors.Is(err, cocobackend.ErrHalted) {
 		t.Fatalf("Propose on halted node: %v, want ErrHalted", err)
 	}
 	if bad.l.IsLeader() {
@@ -677,7 +578,7 @@ func TestRaftHaltedLeaderStepsAside(t *testing.T) {
 	old := c.leader()
 	old.fsm.setFail(poison)
 	_, err := waitResult(t, old.l.Propose([]byte("poison")), 10*time.Second)
-	if !errors.Is(err, ErrHalted) {
+	if !errors.Is(err, cocobackend.ErrHalted) {
 		t.Fatalf("poison proposal: %v, want ErrHalted", err)
 	}
 	if old.l.IsLeader() || old.l.Role() != "halted" {
@@ -704,7 +605,7 @@ func TestRaftHaltedLeaderStepsAside(t *testing.T) {
 func TestRaftRestartRespectsAppliedIndex(t *testing.T) {
 	for _, withSnapshot := range []bool{false, true} {
 		t.Run(fmt.Sprintf("snapshot=%v", withSnapshot), func(t *testing.T) {
-			c := newRCluster(t, 3, func(cfg *RaftConfig) { cfg.TrailingLogs = 2 })
+			c := newRCluster(t, 3, func(cfg *cocobackend.ClusterSettings) { cfg.TrailingLogs = 2 })
 			lead := c.leader()
 			want := payloads("a", 10)
 			propose(t, lead, want...)
@@ -713,7 +614,7 @@ func TestRaftRestartRespectsAppliedIndex(t *testing.T) {
 			f := c.others(lead)[0]
 			if withSnapshot {
 				// The node has a snapshot of itself older than its FSM.
-				if err := f.l.r.Snapshot().Error(); err != nil {
+				if err := f.l.RaftNode().Snapshot().Error(); err != nil {
 					t.Fatal(err)
 				}
 				more := payloads("b", 5)
@@ -746,7 +647,7 @@ func TestRaftRestartRespectsAppliedIndex(t *testing.T) {
 // A node cut off while the others commit more entries than the leader keeps
 // after a snapshot catches up by installing the leader's snapshot.
 func TestRaftSnapshotInstall(t *testing.T) {
-	c := newRCluster(t, 3, func(cfg *RaftConfig) {
+	c := newRCluster(t, 3, func(cfg *cocobackend.ClusterSettings) {
 		cfg.SnapshotThreshold = 4
 		cfg.TrailingLogs = 2
 		cfg.SnapshotInterval = 20 * time.Millisecond
@@ -758,12 +659,12 @@ func TestRaftSnapshotInstall(t *testing.T) {
 
 	lag := c.others(lead)[0]
 	c.partition(lag)
-	lagLast, _ := lag.logs.LastIndex()
+	lagLast, _ := lag.l.LogStore().LastIndex()
 	more := payloads("b", 40)
 	propose(t, lead, more...)
 	want = append(want, more...)
 	waitFor(t, 10*time.Second, "the leader to compact its log past the cut-off node", func() bool {
-		first, _ := lead.logs.FirstIndex()
+		first, _ := lead.l.LogStore().FirstIndex()
 		return first > lagLast+1
 	})
 	if n := lag.fsm.count(); n != 3 {
@@ -796,18 +697,18 @@ func TestRaftHaltedNodeNeverSkips(t *testing.T) {
 	want := append([]string{"a", "poison"}, more...)
 	waitApplied(t, want, lead)
 	waitFor(t, 10*time.Second, "the halted node's raft to pass the poison entry", func() bool {
-		return bad.l.r.AppliedIndex() > idx[1] || bad.l.r.State() == raft.Shutdown
+		return bad.l.RaftNode().AppliedIndex() > idx[1] || bad.l.RaftNode().State() == raft.Shutdown
 	})
 	// What the periodic snapshot does (SnapshotThreshold/Interval), now.
-	if err := bad.l.r.Snapshot().Error(); err != nil {
+	if err := bad.l.RaftNode().Snapshot().Error(); err != nil {
 		t.Logf("snapshot of the halted node refused: %v", err)
-	} else if metas, _ := bad.snaps.List(); len(metas) > 0 {
+	} else if metas, _ := bad.l.Snapshots().List(); len(metas) > 0 {
 		t.Logf("halted node took a snapshot labelled index %d; its FSM is at %d", metas[0].Index, bad.fsm.AppliedIndex())
 	}
 	c.stop(bad)
 	c.start(bad)
 	end := lead.fsm.AppliedIndex()
-	waitFor(t, 10*time.Second, "the restarted node to halt again or catch up", func() bool {
+	waitFor(t, 30*time.Second, "the restarted node to halt again or catch up", func() bool {
 		return bad.l.Halted() != nil || bad.fsm.AppliedIndex() >= end
 	})
 	got := bad.fsm.data()
