@@ -1,10 +1,8 @@
 package eth
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"math/big"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,15 +14,11 @@ import (
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/filtermaps"
 	"github.com/ethereum/go-ethereum/core/rawdb"
-	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
-	"github.com/ethereum/go-ethereum/params"
-	"github.com/ethereum/go-ethereum/rpc"
 )
 
 // Config configures the Ethereum adapter of a node.
@@ -83,7 +77,6 @@ type Service struct {
 	ledger  cocobackend.Ledger
 	builder *builder
 	fmaps   atomic.Pointer[logIndex] // replaced after a snapshot restore
-	filters *filters.FilterSystem
 
 	// forwarding is the ledger's Forwarding capability (nil on a single
 	// node); trusted the nodes whose forwarded senders are trusted.
@@ -93,6 +86,7 @@ type Service struct {
 	wg              sync.WaitGroup
 	removedLogsFeed event.Feed // never fires: committed blocks are final
 	headSub         event.Subscription
+	started         bool // Start succeeded: Stop stops what it started
 	quit            chan struct{}
 }
 
@@ -135,7 +129,7 @@ func New(stack *node.Node, cfg Config, newLedger NewLedgerFunc) (*Service, error
 	if err != nil {
 		return nil, err
 	}
-	s, err := newService(stack, db, kv, cfg, newLedger)
+	s, err := NewService(stack, db, kv, cfg, newLedger)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -143,7 +137,11 @@ func New(stack *node.Node, cfg Config, newLedger NewLedgerFunc) (*Service, error
 	return s, nil
 }
 
-func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg Config, newLedger NewLedgerFunc) (_ *Service, err error) {
+// NewService opens the chain on an open database (kv is its key-value
+// store, for snapshots); stack, if not nil, gets the service's lifecycle
+// and lends it its account manager. Tests use it with an in-memory
+// database and a nil stack.
+func NewService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg Config, newLedger NewLedgerFunc) (_ *Service, err error) {
 	if booted, _, err := rawdb.PushUncleanShutdownMarker(db); err != nil {
 		log.Warn("Could not record start-up marker", "err", err)
 	} else if len(booted) > 0 {
@@ -198,11 +196,7 @@ func newService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 		return nil, err
 	}
 	s.fmaps.Store(fm)
-	s.filters = filters.NewFilterSystem(&filterBackend{s}, filters.Config{
-		Timeout: cfg.FilterTimeout, LogQueryLimit: cfg.LogQueryLimit, RangeLimit: cfg.RangeLimit,
-	})
 	if stack != nil {
-		stack.RegisterAPIs(s.APIs())
 		stack.RegisterLifecycle(s)
 	}
 	log.Info("Opened chain", "chainid", chain.Config().ChainID, "genesis", chain.Genesis().Hash(),
@@ -293,6 +287,7 @@ func (s *Service) Start() error {
 		go s.followConstitution()
 	}
 	s.builder.start()
+	s.started = true
 	return nil
 }
 
@@ -324,12 +319,17 @@ func (s *Service) followHeads(heads chan core.ChainHeadEvent) {
 
 // Stop implements node.Lifecycle. It stops block building first, so no
 // block is half-proposed, then the ledger, then closes the database.
+//
+// A service that was never started closes what NewService opened.
 func (s *Service) Stop() error {
 	close(s.quit)
-	s.builder.stop()
-	s.wg.Wait()
-	err := s.ledger.Stop()
-	s.headSub.Unsubscribe()
+	var err error
+	if s.started {
+		s.builder.stop()
+		s.wg.Wait()
+		err = s.ledger.Stop()
+		s.headSub.Unsubscribe()
+	}
 	s.fmaps.Load().stop()
 	s.pool.Close()
 	s.chain.Close()
@@ -342,29 +342,41 @@ func (s *Service) Stop() error {
 	return err
 }
 
-// APIs lists the JSON-RPC services.
-func (s *Service) APIs() []rpc.API {
-	gethFilters := filters.NewFilterAPI(s.filters)
-	apis := []rpc.API{
-		{Namespace: "eth", Service: &EthAPI{s: s}},
-		{Namespace: "eth", Service: gethFilters},
-	}
-	if s.cfg.LogResultLimit > 0 {
-		// Registered after geth's, its methods replace geth's eth_getLogs
-		// and log filter methods (api_logs.go).
-		apis = append(apis, rpc.API{Namespace: "eth", Service: newLogsAPI(s, gethFilters)})
-	}
-	return append(apis, []rpc.API{
-		{Namespace: "net", Service: &NetAPI{s: s}},
-		{Namespace: "txpool", Service: &TxPoolAPI{s: s}},
-		{Namespace: "coco", Service: &CocoAPI{s: s}},
-		{Namespace: "coco", Service: &GovAPI{s: s}},
-		{Namespace: "eth", Service: newSendAPI(s)},
-	}...)
-}
-
 // Ledger is the service's ledger.
 func (s *Service) Ledger() cocobackend.Ledger { return s.ledger }
+
+// CommitBlock executes txs on the head as the builder does and commits the
+// block through the ledger, returning once it is applied. It is for tests
+// and tools: the transactions do not pass through the pool, and the
+// builder must have nothing to build meanwhile (an empty pool; it makes no
+// block of its own then). A transaction the block cannot include is an
+// error, and nothing is committed.
+func (s *Service) CommitBlock(txs []*types.Transaction) (*types.Block, error) {
+	head := s.chain.CurrentHeader()
+	b, err := s.chain.executeBlock(head, head.Time+1, txs)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.rejected) > 0 {
+		return nil, fmt.Errorf("transaction %v refused: %w", b.rejected[0].tx.Hash(), b.rejected[0].err)
+	}
+	if len(b.deferred) > 0 {
+		return nil, fmt.Errorf("transaction %v does not fit in the block", b.deferred[0].Hash())
+	}
+	entry, err := encodeBlockEntry(b)
+	if err != nil {
+		return nil, err
+	}
+	s.fsm.remember(b)
+	if _, err := s.ledger.Propose(entry).Wait(); err != nil {
+		return nil, err
+	}
+	n := b.block.NumberU64()
+	if s.chain.GetCanonicalHash(n) != b.block.Hash() {
+		return nil, fmt.Errorf("block %d was not committed: another block extended the head first", n)
+	}
+	return b.block, nil
+}
 
 // SendTx admits a transaction to the pool; on a follower it is also
 // forwarded to the leader. The follower keeps it in its own pool, so its
@@ -386,117 +398,3 @@ func (s *Service) SendTx(tx *types.Transaction) error {
 func (c *Chain) view(head *types.Header) *filtermaps.ChainView {
 	return filtermaps.NewChainView(c, head.Number.Uint64(), head.Hash())
 }
-
-// headerByNumber resolves a block number or tag on the committed chain.
-// Raft commits are final: safe and finalized are the head, and so is
-// pending (there is no pending block outside the leader's builder).
-func (s *Service) headerByNumber(n rpc.BlockNumber) *types.Header {
-	switch n {
-	case rpc.LatestBlockNumber, rpc.PendingBlockNumber, rpc.SafeBlockNumber, rpc.FinalizedBlockNumber:
-		return s.chain.CurrentHeader()
-	case rpc.EarliestBlockNumber:
-		return s.chain.Genesis().Header()
-	}
-	if n < 0 {
-		return nil
-	}
-	return s.chain.GetHeaderByNumber(uint64(n))
-}
-
-var errHeaderNotFound = errors.New("header not found")
-
-func (s *Service) headerByNumberOrHash(bnh rpc.BlockNumberOrHash) (*types.Header, error) {
-	if n, ok := bnh.Number(); ok {
-		h := s.headerByNumber(n)
-		if h == nil {
-			return nil, errHeaderNotFound
-		}
-		return h, nil
-	}
-	if hash, ok := bnh.Hash(); ok {
-		h := s.chain.VisibleHeaderByHash(hash)
-		if h == nil {
-			return nil, errHeaderNotFound
-		}
-		if bnh.RequireCanonical && s.chain.GetCanonicalHash(h.Number.Uint64()) != hash {
-			return nil, errors.New("hash is not currently canonical")
-		}
-		return h, nil
-	}
-	return nil, errors.New("invalid arguments; neither block nor hash specified")
-}
-
-func (s *Service) stateAndHeader(bnh rpc.BlockNumberOrHash) (*state.StateDB, *types.Header, error) {
-	h, err := s.headerByNumberOrHash(bnh)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := s.chain.StateAt(h.Root)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, h, nil
-}
-
-// filterBackend adapts the service to go-ethereum's filter system.
-type filterBackend struct{ s *Service }
-
-func (b *filterBackend) ChainDb() ethdb.Database { return b.s.db }
-func (b *filterBackend) HeaderByNumber(ctx context.Context, n rpc.BlockNumber) (*types.Header, error) {
-	return b.s.headerByNumber(n), nil
-}
-func (b *filterBackend) HeaderByHash(ctx context.Context, hash common.Hash) (*types.Header, error) {
-	return b.s.chain.VisibleHeaderByHash(hash), nil
-}
-func (b *filterBackend) GetBody(ctx context.Context, hash common.Hash, number rpc.BlockNumber) (*types.Body, error) {
-	if number < 0 {
-		return nil, errors.New("invalid block number")
-	}
-	body := rawdb.ReadBody(b.s.db, hash, uint64(number))
-	if body == nil {
-		return nil, errors.New("block body not found")
-	}
-	return body, nil
-}
-func (b *filterBackend) GetReceipts(ctx context.Context, hash common.Hash) (types.Receipts, error) {
-	return b.s.chain.GetReceiptsByHash(hash), nil
-}
-func (b *filterBackend) GetLogs(ctx context.Context, hash common.Hash, number uint64) ([][]*types.Log, error) {
-	// Copies: the filter system writes the block's position into them, and
-	// the originals are the cached receipts' and the logs feed's (a race).
-	receipts := b.s.chain.GetReceiptsByHash(hash)
-	logs := make([][]*types.Log, len(receipts))
-	for i, r := range receipts {
-		logs[i] = make([]*types.Log, len(r.Logs))
-		for j, l := range r.Logs {
-			cp := *l
-			logs[i][j] = &cp
-		}
-	}
-	return logs, nil
-}
-func (b *filterBackend) CurrentHeader() *types.Header     { return b.s.chain.CurrentHeader() }
-func (b *filterBackend) ChainConfig() *params.ChainConfig { return b.s.chain.Config() }
-func (b *filterBackend) HistoryPruningCutoff() uint64     { return 0 }
-func (b *filterBackend) CurrentView() *filtermaps.ChainView {
-	return b.s.chain.view(b.s.chain.CurrentHeader())
-}
-func (b *filterBackend) NewMatcherBackend() filtermaps.MatcherBackend {
-	return b.s.fmaps.Load().fm.NewMatcherBackend()
-}
-func (b *filterBackend) SubscribeNewTxsEvent(ch chan<- core.NewTxsEvent) event.Subscription {
-	return b.s.pool.SubscribeNewTxsEvent(ch)
-}
-func (b *filterBackend) SubscribeChainEvent(ch chan<- core.ChainEvent) event.Subscription {
-	return b.s.chain.SubscribeChainEvent(ch)
-}
-func (b *filterBackend) SubscribeRemovedLogsEvent(ch chan<- core.RemovedLogsEvent) event.Subscription {
-	return b.s.removedLogsFeed.Subscribe(ch)
-}
-func (b *filterBackend) SubscribeLogsEvent(ch chan<- []*types.Log) event.Subscription {
-	return b.s.chain.SubscribeLogsEvent(ch)
-}
-
-// suggestTip is the priority fee suggested to wallets. Blocks are built in
-// arrival order, so the tip buys nothing; 1 gwei keeps wallets' defaults.
-var suggestTip = big.NewInt(params.GWei)

@@ -105,7 +105,7 @@ func newTrailService(t *testing.T, clk *fakeClock, l *gateLedger) *Service {
 			return l, nil
 		}
 	}
-	s, err := newService(nil, db, db, DefaultConfig, newLedger)
+	s, err := NewService(nil, db, db, DefaultConfig, newLedger)
 	if err != nil {
 		t.Fatal(err)
 	}

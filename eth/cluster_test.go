@@ -110,7 +110,7 @@ func (c *ecluster) service(n *clustertest.Node) (clustertest.Service, error) {
 	}
 	cfg := DefaultConfig
 	cfg.TrieCache = 16
-	svc, err := newService(nil, db, kv, cfg, func(d LedgerDeps) (cocobackend.Ledger, error) {
+	svc, err := NewService(nil, db, kv, cfg, func(d LedgerDeps) (cocobackend.Ledger, error) {
 		guard, err := nodetls.NewGuard(nodetls.Identity{ID: n.ID, Key: nd.key, Network: d.Genesis}, nodetls.NewRegistry(nil))
 		if err != nil {
 			return nil, err
@@ -928,7 +928,7 @@ func TestSpeculativeBlocksFailedThenLeaderAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := newGateLedger()
-	s, err := newService(nil, db, db, DefaultConfig, func(d LedgerDeps) (cocobackend.Ledger, error) {
+	s, err := NewService(nil, db, db, DefaultConfig, func(d LedgerDeps) (cocobackend.Ledger, error) {
 		fsm := d.FSM
 		l.fsm = fsm
 		return l, nil

@@ -1,7 +1,8 @@
 // Package eth is the Ethereum adapter of a cocogeth validating node:
 // transaction admission and pool, block building, EVM execution, the chain
-// store and the JSON-RPC API with go-ethereum's method names and JSON
-// shapes.
+// store, the state machine and snapshots. The JSON-RPC methods live in
+// package ethapi; RPCBackend (rpcbackend.go) is what they read of a
+// Service, and the only way they reach it.
 //
 // The path of a transaction through this package:
 //

@@ -122,7 +122,7 @@ func TestFollowConstitution(t *testing.T) {
 	}
 	node1 := spec.Coco.InitialValidators()[0]
 	var ml *memberLedger
-	s, err := newService(nil, db, db, DefaultConfig, func(d LedgerDeps) (cocobackend.Ledger, error) {
+	s, err := NewService(nil, db, db, DefaultConfig, func(d LedgerDeps) (cocobackend.Ledger, error) {
 		fsm := d.FSM
 		ml = &memberLedger{Solo: cocobackend.NewSolo(fsm), servers: []cocobackend.Server{{ID: node1.ID, Address: node1.RaftAddr}}}
 		return ml, nil

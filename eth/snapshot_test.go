@@ -22,7 +22,7 @@ func TestInterruptedRestoreRestartsFromGenesis(t *testing.T) {
 	if _, err := InitChain(db, genesis.Dev()); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newService(nil, db, kv, DefaultConfig, nil)
+	s, err := NewService(nil, db, kv, DefaultConfig, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestInterruptedRestoreRestartsFromGenesis(t *testing.T) {
 		t.Fatal("half-restored database opened as if whole")
 	}
 
-	s2, err := newService(nil, db, kv, DefaultConfig, nil)
+	s2, err := NewService(nil, db, kv, DefaultConfig, nil)
 	if err != nil {
 		t.Fatalf("restart after an interrupted install: %v", err)
 	}

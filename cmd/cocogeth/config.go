@@ -11,6 +11,7 @@ import (
 
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/eth"
+	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/naoina/toml"
@@ -101,4 +102,22 @@ func loadConfigFile(file string, cfg *Config) error {
 		return fmt.Errorf("%s: %v", file, err)
 	}
 	return nil
+}
+
+// The chain's backend is what the JSON-RPC layer reads.
+var _ ethapi.Backend = (*eth.RPCBackend)(nil)
+
+// rpcConfig is the JSON-RPC service's part of the [Eth] section, where
+// geth keeps these limits too.
+func rpcConfig(c eth.Config) ethapi.Config {
+	return ethapi.Config{
+		NetworkID:      c.NetworkID,
+		GasCap:         c.RPCGasCap,
+		EVMTimeout:     c.RPCEVMTimeout,
+		TxFeeCap:       c.RPCTxFeeCap,
+		FilterTimeout:  c.FilterTimeout,
+		LogQueryLimit:  c.LogQueryLimit,
+		RangeLimit:     c.RangeLimit,
+		LogResultLimit: c.LogResultLimit,
+	}
 }

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/cocogeth/cocogeth/eth"
+	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -134,7 +134,7 @@ func showConstitution(ctx *cli.Context) error {
 	if ctx.Bool(jsonFlag.Name) {
 		return printJSON(os.Stdout, raw)
 	}
-	var cons eth.RPCConstitution
+	var cons ethapi.RPCConstitution
 	if err := json.Unmarshal(raw, &cons); err != nil {
 		return fmt.Errorf("unexpected answer of coco_constitution: %v", err)
 	}
@@ -152,7 +152,7 @@ func printJSON(w io.Writer, raw json.RawMessage) error {
 	return err
 }
 
-func printConstitution(w io.Writer, c *eth.RPCConstitution) {
+func printConstitution(w io.Writer, c *ethapi.RPCConstitution) {
 	n := uint64(len(c.Members))
 	fmt.Fprintf(w, "Constitution version %d (block %d)\n", c.Version, c.Block)
 	fmt.Fprintf(w, "Voting policy: %s (%d of %d members approve)\n", c.Policy, c.Policy.Threshold(n), n)
@@ -239,7 +239,7 @@ func showProposals(ctx *cli.Context) error {
 		}
 		return printJSON(os.Stdout, raw)
 	}
-	var ps []eth.RPCProposal
+	var ps []ethapi.RPCProposal
 	if err := json.Unmarshal(raw, &ps); err != nil {
 		return fmt.Errorf("unexpected answer of the node: %v", err)
 	}
@@ -256,7 +256,7 @@ func showProposals(ctx *cli.Context) error {
 	return nil
 }
 
-func printProposal(w io.Writer, p *eth.RPCProposal) {
+func printProposal(w io.Writer, p *ethapi.RPCProposal) {
 	fmt.Fprintf(w, "#%d %s: %s\n", p.ID, p.Action, p.Description)
 	fmt.Fprintf(w, "    proposed by %s at block %d, ", p.Proposer, p.CreatedAt)
 	if p.State == governance.Open.String() {

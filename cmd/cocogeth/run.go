@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/cocogeth/cocogeth/eth"
+	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/cocogeth/cocogeth/genesis"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/metrics"
@@ -104,9 +105,14 @@ func runNode(ctx *cli.Context) error {
 			}
 		}()
 	}
-	if _, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft)); err != nil {
+	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft))
+	if err != nil {
 		return err
 	}
+	// Registered after the chain, the RPC service stops before it.
+	rpcs := ethapi.New(svc.RPCBackend(), rpcConfig(cfg.Eth))
+	stack.RegisterAPIs(rpcs.APIs())
+	stack.RegisterLifecycle(rpcs)
 	// Catch signals before starting, so a stop during start-up is clean.
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)

@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -14,27 +14,27 @@ import (
 )
 
 // estimateGas finds the least gas limit with which msg succeeds, by binary
-// search over executions on copies of st with the node's own EVM (which
+// search over executions on copies of st with the backend's EVM (which
 // binds the governance contract). Same bounds and answers as go-ethereum's
 // estimator: the block gas limit (or the message's, or the RPC cap) above,
 // an error with the revert data when it fails even with all of it.
-func (s *Service) estimateGas(ctx context.Context, msg *core.Message, st *state.StateDB, header *types.Header) (hexutil.Uint64, error) {
+func estimateGas(ctx context.Context, b Backend, gasCap uint64, msg *core.Message, st *state.StateDB, header *types.Header) (hexutil.Uint64, error) {
 	hi := header.GasLimit
 	if msg.GasLimit >= params.TxGas && msg.GasLimit < hi {
 		hi = msg.GasLimit
 	}
-	if cap := s.cfg.RPCGasCap; cap != 0 && hi > cap {
+	if cap := gasCap; cap != 0 && hi > cap {
 		hi = cap
 	}
-	if s.chain.config.IsOsaka(header.Number, header.Time) && hi > params.MaxTxGas {
+	if b.ChainConfig().IsOsaka(header.Number, header.Time) && hi > params.MaxTxGas {
 		hi = params.MaxTxGas
 	}
 	run := func(gas uint64) (*core.ExecutionResult, error) {
 		m := *msg
 		m.GasLimit = gas
-		blockCtx := core.NewEVMBlockContext(header, s.chain, nil)
+		blockCtx := core.NewEVMBlockContext(header, b.ChainContext(), nil)
 		prepareCallContext(&m, &blockCtx)
-		evm := s.chain.newEVM(blockCtx, st.Copy(), vm.Config{NoBaseFee: true})
+		evm := b.NewEVM(blockCtx, st.Copy(), vm.Config{NoBaseFee: true})
 		return core.ApplyMessage(evm, &m, core.NewGasPool(gas))
 	}
 	res, err := run(hi)

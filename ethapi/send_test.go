@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/genesis"
 	ethereum "github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/node"
@@ -65,7 +65,7 @@ func (b *testBackend) Subscribe(sink chan<- accounts.WalletEvent) event.Subscrip
 
 // newSendService opens a dev-genesis service on a node whose account
 // manager holds addrA unlocked and addrB locked.
-func newSendService(t *testing.T) *Service {
+func newSendService(t *testing.T) *eth.Service {
 	t.Helper()
 	stack, err := node.New(&node.Config{DataDir: t.TempDir()})
 	if err != nil {
@@ -73,16 +73,7 @@ func newSendService(t *testing.T) *Service {
 	}
 	t.Cleanup(func() { stack.Close() })
 	stack.AccountManager().AddBackend(&testBackend{[]accounts.Wallet{&testWallet{addr: addrA, key: keyA}, &testWallet{addr: addrB}}})
-	db := rawdb.NewMemoryDatabase()
-	if _, err := InitChain(db, genesis.Dev()); err != nil {
-		t.Fatal(err)
-	}
-	s, err := newService(stack, db, db, DefaultConfig, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeUnstarted(s) })
-	s.APIs() // listing the APIs again adds no second backend
+	s := newChain(t, genesis.Dev(), stack)
 	if n := len(stack.AccountManager().Accounts()); n != 2 {
 		t.Fatalf("%d accounts, want 2", n)
 	}
@@ -91,24 +82,24 @@ func newSendService(t *testing.T) *Service {
 
 func TestSendTransaction(t *testing.T) {
 	s := newSendService(t)
-	api := &SendAPI{s: s}
+	api := &SendAPI{b: s.RPCBackend(), cfg: testConfig()}
 	ctx := context.Background()
 	value := (*hexutil.Big)(big.NewInt(7))
 	hash, err := api.SendTransaction(ctx, TransactionArgs{From: &addrA, To: &recvAddr, Value: value})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx := s.pool.Get(hash)
+	tx := s.RPCBackend().PoolTransaction(hash)
 	if tx == nil {
 		t.Fatal("transaction not pooled")
 	}
-	head := s.chain.CurrentHeader()
+	head := s.RPCBackend().CurrentHeader()
 	wantFee := new(big.Int).Add(suggestTip, new(big.Int).Mul(head.BaseFee, big.NewInt(2)))
 	if tx.Type() != types.DynamicFeeTxType || tx.Nonce() != 0 || tx.Gas() != 21000 || tx.GasTipCap().Cmp(suggestTip) != 0 ||
 		tx.GasFeeCap().Cmp(wantFee) != 0 || tx.ChainId().Int64() != genesis.DevChainID || tx.Value().Int64() != 7 {
 		t.Errorf("defaults: type %d nonce %d gas %d tip %v cap %v chain %v", tx.Type(), tx.Nonce(), tx.Gas(), tx.GasTipCap(), tx.GasFeeCap(), tx.ChainId())
 	}
-	if from, _ := types.Sender(s.pool.Signer(), tx); from != addrA {
+	if from, _ := types.Sender(testSig, tx); from != addrA {
 		t.Errorf("signed by %s", from.Hex())
 	}
 	// The next one takes the pending nonce; a gas price makes it legacy.
@@ -116,7 +107,7 @@ func TestSendTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tx := s.pool.Get(hash); tx == nil || tx.Nonce() != 1 || tx.Type() != types.LegacyTxType {
+	if tx := s.RPCBackend().PoolTransaction(hash); tx == nil || tx.Nonce() != 1 || tx.Type() != types.LegacyTxType {
 		t.Errorf("second transaction: %v", tx)
 	}
 
@@ -143,7 +134,7 @@ func TestSendTransaction(t *testing.T) {
 
 func TestSignTransaction(t *testing.T) {
 	s := newSendService(t)
-	api := &SendAPI{s: s}
+	api := &SendAPI{b: s.RPCBackend(), cfg: testConfig()}
 	ctx := context.Background()
 	gas, nonce := hexutil.Uint64(21000), hexutil.Uint64(5)
 	price := (*hexutil.Big)(big.NewInt(2e9))
@@ -155,7 +146,7 @@ func TestSignTransaction(t *testing.T) {
 	if err := decoded.UnmarshalBinary(res.Raw); err != nil || decoded.Hash() != res.Tx.Hash() || decoded.Nonce() != 5 {
 		t.Fatalf("raw %x: %v", res.Raw, err)
 	}
-	if s.pool.Get(res.Tx.Hash()) != nil {
+	if s.RPCBackend().PoolTransaction(res.Tx.Hash()) != nil {
 		t.Error("eth_signTransaction submitted the transaction")
 	}
 	for _, c := range []struct {
@@ -174,8 +165,8 @@ func TestSignTransaction(t *testing.T) {
 }
 
 func TestSendTransactionWithoutNode(t *testing.T) {
-	s, _ := newTestService(t)
-	if _, err := (&SendAPI{s: s}).SendTransaction(context.Background(), TransactionArgs{From: &addrA, To: &recvAddr}); err == nil || err.Error() != "unknown account" {
+	s := newDevChain(t)
+	if _, err := (&SendAPI{b: s.RPCBackend(), cfg: testConfig()}).SendTransaction(context.Background(), TransactionArgs{From: &addrA, To: &recvAddr}); err == nil || err.Error() != "unknown account" {
 		t.Errorf("error %v, want unknown account", err)
 	}
 }

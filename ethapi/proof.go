@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -65,7 +65,7 @@ func (api *EthAPI) GetProof(ctx context.Context, address common.Address, storage
 			outKeys[i] = hexutil.EncodeBig(k.Big())
 		}
 	}
-	st, header, err := api.s.stateAndHeader(latestIfNil(bnh))
+	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, latestIfNil(bnh))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -92,10 +92,11 @@ const (
 
 // logsAPI serves eth_getLogs and the log filters with a bound on results.
 type logsAPI struct {
-	s       *Service
-	backend *filterBackend
-	geth    *filters.FilterAPI   // block and pending-transaction filters
-	events  *filters.EventSystem // feeds the log filters
+	b      Backend
+	fs     *filters.FilterSystem
+	geth   *filters.FilterAPI   // block and pending-transaction filters
+	events *filters.EventSystem // feeds the log filters
+	quit   <-chan struct{}      // closed when the service stops
 
 	limit      int           // most logs one call returns
 	queryLimit int           // most addresses, or topics per position (0 = no cap)
@@ -137,17 +138,18 @@ func (e *filterOverflowError) Error() string {
 func (e *filterOverflowError) ErrorCode() int { return errCodeLimitExceeded }
 
 // newLogsAPI makes the bounded log API of s over geth's FilterAPI. Idle
-// filters are removed until the service stops.
-func newLogsAPI(s *Service, geth *filters.FilterAPI) *logsAPI {
+// filters are removed until quit closes.
+func newLogsAPI(b Backend, cfg Config, geth *filters.FilterAPI, fs *filters.FilterSystem, quit <-chan struct{}) *logsAPI {
 	a := &logsAPI{
-		s:           s,
-		backend:     &filterBackend{s},
+		b:           b,
+		fs:          fs,
 		geth:        geth,
-		events:      filters.NewEventSystem(s.filters),
-		limit:       s.cfg.LogResultLimit,
-		queryLimit:  s.cfg.LogQueryLimit,
-		rangeLimit:  s.cfg.RangeLimit,
-		timeout:     s.cfg.FilterTimeout,
+		events:      filters.NewEventSystem(fs),
+		quit:        quit,
+		limit:       cfg.LogResultLimit,
+		queryLimit:  cfg.LogQueryLimit,
+		rangeLimit:  cfg.RangeLimit,
+		timeout:     cfg.FilterTimeout,
 		chunkValues: indexedChunkValues,
 		firstBlocks: unindexedFirstBlocks,
 		maxBlocks:   unindexedMaxBlocks,
@@ -156,7 +158,7 @@ func newLogsAPI(s *Service, geth *filters.FilterAPI) *logsAPI {
 	if a.timeout <= 0 {
 		a.timeout = defaultFilterTimeout
 	}
-	go a.expireLoop(s.quit)
+	go a.expireLoop(quit)
 	return a
 }
 
@@ -207,7 +209,7 @@ func (a *logsAPI) NewFilter(crit filters.FilterCriteria) (rpc.ID, error) {
 func (a *logsAPI) gather(sub *filters.Subscription, ch <-chan []*types.Log) {
 	for {
 		select {
-		case <-a.s.quit:
+		case <-a.quit:
 			// The filter ends with the event system (the chain's
 			// subscriptions close when it stops).
 			return
@@ -321,7 +323,7 @@ func blockArg(n *big.Int) int64 {
 
 // blockLogs searches one block; a block is never split.
 func (a *logsAPI) blockLogs(ctx context.Context, hash common.Hash, addrs []common.Address, topics [][]common.Hash) ([]*types.Log, error) {
-	logs, err := a.s.filters.NewBlockFilter(hash, addrs, topics).Logs(ctx)
+	logs, err := a.fs.NewBlockFilter(hash, addrs, topics).Logs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +341,7 @@ func (a *logsAPI) blockLogs(ctx context.Context, hash common.Hash, addrs []commo
 // filter does; latest is math.MaxUint64 until the head is read.
 func (a *logsAPI) resolveBlock(ctx context.Context, n int64) (uint64, error) {
 	header := func(tag rpc.BlockNumber, name string) (uint64, error) {
-		h, _ := a.backend.HeaderByNumber(ctx, tag)
+		h, _ := a.b.HeaderByNumber(ctx, tag)
 		if h == nil {
 			return 0, fmt.Errorf("%s header not found", name)
 		}
@@ -353,7 +355,7 @@ func (a *logsAPI) resolveBlock(ctx context.Context, n int64) (uint64, error) {
 	case rpc.SafeBlockNumber:
 		return header(rpc.SafeBlockNumber, "safe")
 	case rpc.EarliestBlockNumber:
-		return header(rpc.BlockNumber(a.backend.HistoryPruningCutoff()), "earliest")
+		return header(rpc.BlockNumber(a.b.HistoryPruningCutoff()), "earliest")
 	}
 	if n < 0 {
 		return 0, errors.New("negative block number")
@@ -364,7 +366,7 @@ func (a *logsAPI) resolveBlock(ctx context.Context, n int64) (uint64, error) {
 // rangeLogs searches the blocks begin to end (criteria numbers), checking
 // them in geth's order.
 func (a *logsAPI) rangeLogs(ctx context.Context, begin, end int64, addrs []common.Address, topics [][]common.Hash) ([]*types.Log, error) {
-	if begin >= 0 && begin < int64(a.backend.HistoryPruningCutoff()) {
+	if begin >= 0 && begin < int64(a.b.HistoryPruningCutoff()) {
 		return nil, &history.PrunedHistoryError{}
 	}
 	if begin == rpc.PendingBlockNumber.Int64() || end == rpc.PendingBlockNumber.Int64() {
@@ -385,13 +387,13 @@ func (a *logsAPI) rangeLogs(ctx context.Context, begin, end int64, addrs []commo
 	if first > last {
 		return nil, errLogsBlockRange
 	}
-	mb := a.backend.NewMatcherBackend()
+	mb := a.b.NewMatcherBackend()
 	defer mb.Close()
 	synced, err := mb.SyncLogIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
-	head := a.s.chain.CurrentHeader().Number.Uint64()
+	head := a.b.CurrentHeader().Number.Uint64()
 	if first == math.MaxUint64 {
 		first = head
 	}
@@ -414,7 +416,7 @@ func (a *logsAPI) rangeLogs(ctx context.Context, begin, end int64, addrs []commo
 	)
 	for from := first; ; {
 		to, byValues := a.chunkEnd(ctx, mb, indexed, from, last, blocks)
-		logs, err := a.s.filters.NewRangeFilter(int64(from), int64(to), addrs, topics, 0).Logs(ctx)
+		logs, err := a.fs.NewRangeFilter(int64(from), int64(to), addrs, topics, 0).Logs(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
-package eth
+package ethapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,18 +17,18 @@ import (
 // GovAPI holds the coco_ views of the constitution for tools: the whole
 // constitution, the proposals and the contract's ABI. Writes go through
 // transactions to governance.Address.
-type GovAPI struct{ s *Service }
+type GovAPI struct{ b Backend }
 
 // errNoConstitution answers every view on a network without governance.
 var errNoConstitution = errors.New("this network has no constitution")
 
 // govState returns the state and header of a block (default latest) of a
 // governed network.
-func (api *GovAPI) govState(bnh *rpc.BlockNumberOrHash) (*state.StateDB, *types.Header, error) {
-	if !api.s.chain.Spec().Coco.Governed() {
+func (api *GovAPI) govState(ctx context.Context, bnh *rpc.BlockNumberOrHash) (*state.StateDB, *types.Header, error) {
+	if !api.b.Spec().Coco.Governed() {
 		return nil, nil, errNoConstitution
 	}
-	st, h, err := api.s.stateAndHeader(latestIfNil(bnh))
+	st, h, err := api.b.StateAndHeaderByNumberOrHash(ctx, latestIfNil(bnh))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -47,8 +48,8 @@ type RPCConstitution struct {
 // Constitution returns the whole constitution at a block (default latest):
 // version, members, participants, nodes, code and TEE manifests, voting
 // policy and settings.
-func (api *GovAPI) Constitution(bnh *rpc.BlockNumberOrHash) (*RPCConstitution, error) {
-	st, h, err := api.govState(bnh)
+func (api *GovAPI) Constitution(ctx context.Context, bnh *rpc.BlockNumberOrHash) (*RPCConstitution, error) {
+	st, h, err := api.govState(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +128,8 @@ func newRPCProposal(p *governance.Proposal, c *governance.Constitution) *RPCProp
 // Proposal returns proposal id at a block (default latest); an open
 // proposal past its lifetime shows as expired. It answers an error when
 // there is no such proposal.
-func (api *GovAPI) Proposal(id math.HexOrDecimal64, bnh *rpc.BlockNumberOrHash) (*RPCProposal, error) {
-	st, h, err := api.govState(bnh)
+func (api *GovAPI) Proposal(ctx context.Context, id math.HexOrDecimal64, bnh *rpc.BlockNumberOrHash) (*RPCProposal, error) {
+	st, h, err := api.govState(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +153,8 @@ const maxListedProposals = 10_000
 // Proposals returns the open proposals (open true or omitted) or every
 // proposal ever made (open false, at most the last 10,000), by id, at a
 // block (default latest).
-func (api *GovAPI) Proposals(open *bool, bnh *rpc.BlockNumberOrHash) ([]*RPCProposal, error) {
-	st, h, err := api.govState(bnh)
+func (api *GovAPI) Proposals(ctx context.Context, open *bool, bnh *rpc.BlockNumberOrHash) ([]*RPCProposal, error) {
+	st, h, err := api.govState(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +201,7 @@ type GovernanceInfo struct {
 // Governance returns the address of the governance contract and its ABI
 // (IGovernance.sol compiled by solc), for tools that call it.
 func (api *GovAPI) Governance() (*GovernanceInfo, error) {
-	if !api.s.chain.Spec().Coco.Governed() {
+	if !api.b.Spec().Coco.Governed() {
 		return nil, errNoConstitution
 	}
 	return &GovernanceInfo{Address: governance.Address, ABI: json.RawMessage(governance.ABIJSON)}, nil

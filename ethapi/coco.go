@@ -1,18 +1,17 @@
-package eth
+package ethapi
 
 import (
 	"context"
 	"errors"
 	"time"
 
-	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/core"
 )
 
 // CocoAPI is the coco_ namespace: cocogeth's additions for clients.
-type CocoAPI struct{ s *Service }
+type CocoAPI struct{ b Backend }
 
 // maxWait bounds coco_waitForBlock.
 const maxWait = time.Minute
@@ -31,12 +30,12 @@ func (api *CocoAPI) WaitForBlock(ctx context.Context, number math.HexOrDecimal64
 		wait = maxWait
 	}
 	heads := make(chan core.ChainHeadEvent, 16)
-	sub := api.s.chain.SubscribeChainHeadEvent(heads)
+	sub := api.b.SubscribeChainHeadEvent(heads)
 	defer sub.Unsubscribe()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		head := api.s.chain.CurrentHeader().Number.Uint64()
+		head := api.b.CurrentHeader().Number.Uint64()
 		if head >= uint64(number) {
 			return hexutil.Uint64(head), nil
 		}
@@ -66,15 +65,12 @@ type NodeInfo struct {
 // this node orders blocks.
 func (api *CocoAPI) NodeInfo() NodeInfo {
 	info := NodeInfo{
-		ChainID:      (*hexutil.Big)(api.s.chain.Config().ChainID),
-		Head:         hexutil.Uint64(api.s.chain.CurrentHeader().Number.Uint64()),
-		AppliedIndex: hexutil.Uint64(api.s.chain.AppliedIndex()),
-		Leader:       api.s.ledger.IsLeader(),
+		ChainID:      (*hexutil.Big)(api.b.ChainConfig().ChainID),
+		Head:         hexutil.Uint64(api.b.CurrentHeader().Number.Uint64()),
+		AppliedIndex: hexutil.Uint64(api.b.AppliedIndex()),
+		Leader:       api.b.IsLeader(),
 		TEE:          "none",
-		NodeChannel:  "none",
-	}
-	if nc, ok := api.s.ledger.(cocobackend.NodeChannel); ok {
-		info.NodeChannel = nc.NodeChannel()
+		NodeChannel:  api.b.NodeChannel(),
 	}
 	return info
 }

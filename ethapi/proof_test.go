@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 // eth_getProof's proofs verify against the header's state root: the
 // account (balance, nonce, storage root) and a storage slot.
 func TestGetProofVerifies(t *testing.T) {
-	s, _ := newTestService(t)
-	b, _ := buildAndCommit(t, s, []*types.Transaction{create(t, keyA, 0)})
+	s := newDevChain(t)
+	b := commit(t, s, create(t, keyA, 0))
 	contract := crypto.CreateAddress(addrA, 0)
-	res, err := (&EthAPI{s: s}).GetProof(context.Background(), contract, []string{"0x0", "0x01"}, nil)
+	res, err := (&EthAPI{b: s.RPCBackend(), cfg: testConfig()}).GetProof(context.Background(), contract, []string{"0x0", "0x01"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestGetProofVerifies(t *testing.T) {
 		}
 		return v
 	}
-	enc := verify(b.block.Root(), contract.Bytes(), res.AccountProof)
+	enc := verify(b.Root(), contract.Bytes(), res.AccountProof)
 	var acc types.StateAccount
 	if err := rlp.DecodeBytes(enc, &acc); err != nil {
 		t.Fatal(err)

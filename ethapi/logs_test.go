@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/genesis"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/filtermaps"
-	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth/filters"
@@ -59,46 +59,45 @@ func emitTx(t testing.TB, nonce uint64, tag common.Hash, n int) *types.Transacti
 	return tx
 }
 
-// newLogsService starts a service with cfg on the test chain and waits until
-// the log index covers it.
-func newLogsService(t *testing.T, cfg Config) (*Service, []*types.Block) {
+// logsNode is a started service on the test chain and the RPC
+// configuration its APIs get.
+type logsNode struct {
+	chain *eth.Service
+	cfg   Config
+}
+
+// newLogsService starts a service on the test chain and waits until the
+// log index covers it.
+func newLogsService(t *testing.T, cfg Config) (*logsNode, []*types.Block) {
 	t.Helper()
-	db := rawdb.NewMemoryDatabase()
-	if _, err := InitChain(db, genesis.Dev()); err != nil {
-		t.Fatal(err)
-	}
-	s, err := newService(nil, db, db, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newDevChain(t)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Stop() })
 	var blocks []*types.Block
 	nonce := uint64(0)
 	for i := 0; i < smallBlocks; i++ {
-		b, _ := buildAndCommit(t, s, []*types.Transaction{emitTx(t, nonce, tagA, 3), emitTx(t, nonce+1, tagB, 2)})
+		blocks = append(blocks, commit(t, s, emitTx(t, nonce, tagA, 3), emitTx(t, nonce+1, tagB, 2)))
 		nonce += 2
-		blocks = append(blocks, b.block)
 	}
-	b, _ := buildAndCommit(t, s, []*types.Transaction{emitTx(t, nonce, tagA, bigBlockLogs)})
-	blocks = append(blocks, b.block)
-	for _, b := range blocks {
-		if r := s.chain.GetReceiptsByHash(b.Hash()); len(r) == 0 || r[0].Status != types.ReceiptStatusSuccessful {
-			t.Fatalf("block %d: emitting transactions failed", b.NumberU64())
+	blocks = append(blocks, commit(t, s, emitTx(t, nonce, tagA, bigBlockLogs)))
+	b := s.RPCBackend()
+	for _, block := range blocks {
+		if r, _ := b.GetReceipts(context.Background(), block.Hash()); len(r) == 0 || r[0].Status != types.ReceiptStatusSuccessful {
+			t.Fatalf("block %d: emitting transactions failed", block.NumberU64())
 		}
 	}
 	waitIndexed(t, s)
-	return s, blocks
+	return &logsNode{chain: s, cfg: cfg}, blocks
 }
 
 // waitIndexed waits until the log index covers the head.
-func waitIndexed(t *testing.T, s *Service) {
+func waitIndexed(t *testing.T, s *eth.Service) {
 	t.Helper()
-	head := s.chain.CurrentHeader().Number.Uint64()
+	b := s.RPCBackend()
+	head := b.CurrentHeader().Number.Uint64()
 	waitFor(t, "the log index to reach the head", func() bool {
-		mb := s.fmaps.Load().fm.NewMatcherBackend()
+		mb := b.NewMatcherBackend()
 		defer mb.Close()
 		r, err := mb.SyncLogIndex(context.Background())
 		return err == nil && !r.IndexedBlocks.IsEmpty() && r.IndexedBlocks.Last() >= head
@@ -108,8 +107,10 @@ func waitIndexed(t *testing.T, s *Service) {
 // logsServers serves the service's APIs as a node does (the bounded API,
 // adjusted by mod, registered after geth's) and, beside it, go-ethereum's
 // FilterAPI alone over the same filter system: the reference.
-func logsServers(t *testing.T, s *Service, mod func(*logsAPI)) (ours, geth *rpc.Client, api *logsAPI) {
+func logsServers(t *testing.T, n *logsNode, mod func(*logsAPI)) (ours, geth *rpc.Client, api *logsAPI) {
 	t.Helper()
+	s := New(n.chain.RPCBackend(), n.cfg)
+	t.Cleanup(func() { s.Stop() })
 	srv := rpc.NewServer()
 	for _, a := range s.APIs() {
 		if l, ok := a.Service.(*logsAPI); ok {
@@ -300,7 +301,7 @@ func TestGetLogsLimit(t *testing.T) {
 		{"query limit 3", func(c *Config) { c.LogQueryLimit = 3 }, getLogsCases},
 		{"range limit 8", func(c *Config) { c.RangeLimit = 8 }, rangeLimitCases},
 	} {
-		cfg := DefaultConfig
+		cfg := testConfig()
 		cfg.LogResultLimit = testLogLimit
 		cs.mod(&cfg)
 		s, blocks := newLogsService(t, cfg)
@@ -317,7 +318,7 @@ func TestGetLogsLimit(t *testing.T) {
 // The search stops at the chunk that passes the limit and no chunk holds
 // more logs than the index says it may.
 func TestGetLogsStopsEarly(t *testing.T) {
-	cfg := DefaultConfig
+	cfg := testConfig()
 	cfg.LogResultLimit = testLogLimit
 	s, _ := newLogsService(t, cfg)
 	type chunk struct {
@@ -363,7 +364,7 @@ func TestGetLogsStopsEarly(t *testing.T) {
 // geth's (changes, uninstall, unknown ids) and geth's block filters still
 // answer through the same methods.
 func TestFilterLogsLimit(t *testing.T) {
-	cfg := DefaultConfig
+	cfg := testConfig()
 	cfg.LogResultLimit = testLogLimit
 	s, blocks := newLogsService(t, cfg)
 	ours, geth, _ := logsServers(t, s, func(a *logsAPI) { a.chunkValues = 7 })
@@ -408,7 +409,7 @@ func TestFilterLogsLimit(t *testing.T) {
 	if a := call(ours, "eth_getFilterChanges", logFilter); a.err != nil || string(a.result) != "[]" {
 		t.Fatalf("eth_getFilterChanges before a block = %s, %v; want []", a.result, a.err)
 	}
-	b, _ := buildAndCommit(t, s, []*types.Transaction{emitTx(t, smallBlocks*2+1, tagB, 4)})
+	b := commit(t, s.chain, emitTx(t, smallBlocks*2+1, tagB, 4))
 	var changes []*types.Log
 	waitFor(t, "the new block's logs in the filter", func() bool {
 		var more []*types.Log
@@ -418,7 +419,7 @@ func TestFilterLogsLimit(t *testing.T) {
 		changes = append(changes, more...)
 		return len(changes) >= 4
 	})
-	want := call(geth, "eth_getLogs", json.RawMessage(`{"blockHash":"`+b.block.Hash().Hex()+`"}`))
+	want := call(geth, "eth_getLogs", json.RawMessage(`{"blockHash":"`+b.Hash().Hex()+`"}`))
 	if got, _ := json.Marshal(changes); want.err != nil || string(got) != string(want.result) {
 		t.Errorf("eth_getFilterChanges = %s, want the block's logs %s (%v)", got, want.result, want.err)
 	}
@@ -434,8 +435,8 @@ func TestFilterLogsLimit(t *testing.T) {
 		hashes = append(hashes, more...)
 		return len(hashes) > 0
 	})
-	if len(hashes) != 1 || hashes[0] != b.block.Hash() {
-		t.Errorf("block filter changes = %v; want %s", hashes, b.block.Hash())
+	if len(hashes) != 1 || hashes[0] != b.Hash() {
+		t.Errorf("block filter changes = %v; want %s", hashes, b.Hash())
 	}
 	for _, id := range []string{logFilter, blockFilter} {
 		var ok bool
@@ -451,7 +452,7 @@ func TestFilterLogsLimit(t *testing.T) {
 
 // A log filter not polled for the filter timeout is removed, as geth's.
 func TestLogFilterExpires(t *testing.T) {
-	cfg := DefaultConfig
+	cfg := testConfig()
 	cfg.LogResultLimit = testLogLimit
 	cfg.FilterTimeout = 50 * time.Millisecond
 	s, _ := newLogsService(t, cfg)
@@ -490,27 +491,20 @@ func TestLogFilterExpires(t *testing.T) {
 // Without a result limit geth's FilterAPI serves alone; negative limits
 // are refused.
 func TestLogResultLimitOff(t *testing.T) {
-	cfg := DefaultConfig
+	cfg := testConfig()
 	cfg.LogResultLimit = 0
-	db := rawdb.NewMemoryDatabase()
-	if _, err := InitChain(db, genesis.Dev()); err != nil {
-		t.Fatal(err)
-	}
-	s, err := newService(nil, db, db, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { closeUnstarted(s) })
+	s := New(newDevChain(t).RPCBackend(), cfg)
+	t.Cleanup(func() { s.Stop() })
 	for _, a := range s.APIs() {
 		if _, ok := a.Service.(*logsAPI); ok {
 			t.Fatal("bounded log API registered with LogResultLimit 0")
 		}
 	}
-	for _, mod := range []func(*Config){
-		func(c *Config) { c.LogResultLimit = -1 },
-		func(c *Config) { c.LogQueryLimit = -1 },
+	for _, mod := range []func(*eth.Config){
+		func(c *eth.Config) { c.LogResultLimit = -1 },
+		func(c *eth.Config) { c.LogQueryLimit = -1 },
 	} {
-		c := DefaultConfig
+		c := eth.DefaultConfig
 		mod(&c)
 		if c.Validate() == nil {
 			t.Errorf("config %+v validates", c)
@@ -590,7 +584,7 @@ func TestChunkEnd(t *testing.T) {
 // polls keeps none of them: the next poll answers -32005 and the filter is
 // gone, so an abandoned filter on a busy chain costs bounded memory.
 func TestLogFilterOverflow(t *testing.T) {
-	cfg := DefaultConfig
+	cfg := testConfig()
 	cfg.LogResultLimit = testLogLimit
 	s, _ := newLogsService(t, cfg)
 	ours, _, api := logsServers(t, s, nil)
@@ -599,7 +593,7 @@ func TestLogFilterOverflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	nonce := uint64(smallBlocks*2 + 1)
-	buildAndCommit(t, s, []*types.Transaction{emitTx(t, nonce, tagA, testLogLimit+1)})
+	commit(t, s.chain, emitTx(t, nonce, tagA, testLogLimit+1))
 	waitFor(t, "the filter to overflow", func() bool {
 		api.mu.Lock()
 		defer api.mu.Unlock()
@@ -617,7 +611,7 @@ func TestLogFilterOverflow(t *testing.T) {
 	if err := ours.Call(&id, "eth_newFilter", json.RawMessage(`{"topics":["`+tagA.Hex()+`"]}`)); err != nil {
 		t.Fatal(err)
 	}
-	buildAndCommit(t, s, []*types.Transaction{emitTx(t, nonce+1, tagA, testLogLimit)})
+	commit(t, s.chain, emitTx(t, nonce+1, tagA, testLogLimit))
 	var logs []types.Log
 	waitFor(t, "the block's logs in the filter", func() bool {
 		var more []types.Log

@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -23,16 +23,19 @@ import (
 
 // EthAPI is the eth_ namespace, with geth's method names, arguments and
 // JSON shapes. Logs and filters come from go-ethereum's filter API.
-type EthAPI struct{ s *Service }
+type EthAPI struct {
+	b   Backend
+	cfg Config
+}
 
 // ChainId returns the chain id (EIP-695).
 func (api *EthAPI) ChainId() *hexutil.Big {
-	return (*hexutil.Big)(new(big.Int).Set(api.s.chain.Config().ChainID))
+	return (*hexutil.Big)(new(big.Int).Set(api.b.ChainConfig().ChainID))
 }
 
 // BlockNumber returns the number of the newest committed block.
 func (api *EthAPI) BlockNumber() hexutil.Uint64 {
-	return hexutil.Uint64(api.s.chain.CurrentHeader().Number.Uint64())
+	return hexutil.Uint64(api.b.CurrentHeader().Number.Uint64())
 }
 
 // Syncing is always false: a node serves only what it has committed.
@@ -40,15 +43,16 @@ func (api *EthAPI) Syncing() (any, error) { return false, nil }
 
 // Accounts lists the accounts of the node's keystore.
 func (api *EthAPI) Accounts() []common.Address {
-	if api.s.stack == nil {
+	am := api.b.AccountManager()
+	if am == nil {
 		return []common.Address{}
 	}
-	return api.s.stack.AccountManager().Accounts()
+	return am.Accounts()
 }
 
 // GetBalance returns the balance of address at a block.
 func (api *EthAPI) GetBalance(ctx context.Context, address common.Address, bnh rpc.BlockNumberOrHash) (*hexutil.Big, error) {
-	st, _, err := api.s.stateAndHeader(bnh)
+	st, _, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -59,10 +63,10 @@ func (api *EthAPI) GetBalance(ctx context.Context, address common.Address, bnh r
 // the executable transactions waiting in the pool, as wallets expect.
 func (api *EthAPI) GetTransactionCount(ctx context.Context, address common.Address, bnh rpc.BlockNumberOrHash) (*hexutil.Uint64, error) {
 	if n, ok := bnh.Number(); ok && n == rpc.PendingBlockNumber {
-		nonce := api.s.pool.Nonce(address)
+		nonce := api.b.PoolNonce(address)
 		return (*hexutil.Uint64)(&nonce), nil
 	}
-	st, _, err := api.s.stateAndHeader(bnh)
+	st, _, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +76,7 @@ func (api *EthAPI) GetTransactionCount(ctx context.Context, address common.Addre
 
 // GetCode returns the code of address at a block.
 func (api *EthAPI) GetCode(ctx context.Context, address common.Address, bnh rpc.BlockNumberOrHash) (hexutil.Bytes, error) {
-	st, _, err := api.s.stateAndHeader(bnh)
+	st, _, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +89,7 @@ func (api *EthAPI) GetStorageAt(ctx context.Context, address common.Address, hex
 	if err != nil {
 		return nil, newInvalidParamsError("unable to decode storage key: %s", err)
 	}
-	st, _, err := api.s.stateAndHeader(bnh)
+	st, _, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -150,20 +154,13 @@ func (o *blockOverrides) apply(ctx *vm.BlockContext) {
 	}
 }
 
-func latestIfNil(bnh *rpc.BlockNumberOrHash) rpc.BlockNumberOrHash {
-	if bnh == nil {
-		return rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber)
-	}
-	return *bnh
-}
-
 // doCall executes a message against the state of a block without
 // committing anything.
 func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides) (*core.ExecutionResult, error) {
-	if err := args.checkChainID(api.s.chain.Config().ChainID); err != nil {
+	if err := args.checkChainID(api.b.ChainConfig().ChainID); err != nil {
 		return nil, err
 	}
-	st, header, err := api.s.stateAndHeader(bnh)
+	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
@@ -173,28 +170,28 @@ func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.Blo
 		}
 	}
 	var cancel context.CancelFunc
-	if t := api.s.cfg.RPCEVMTimeout; t > 0 {
+	if t := api.cfg.EVMTimeout; t > 0 {
 		ctx, cancel = context.WithTimeout(ctx, t)
 	} else {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
-	blockCtx := core.NewEVMBlockContext(header, api.s.chain, nil)
+	blockCtx := core.NewEVMBlockContext(header, api.b.ChainContext(), nil)
 	bo.apply(&blockCtx)
-	msg, err := args.ToMessage(blockCtx.BaseFee, api.s.cfg.RPCGasCap, header)
+	msg, err := args.ToMessage(blockCtx.BaseFee, api.cfg.GasCap, header)
 	if err != nil {
 		return nil, err
 	}
 	prepareCallContext(msg, &blockCtx)
-	evm := api.s.chain.newEVM(blockCtx, st, callVMConfig())
+	evm := api.b.NewEVM(blockCtx, st, callVMConfig())
 	go func() {
 		<-ctx.Done()
 		evm.Cancel()
 	}()
-	gp := core.NewGasPool(callGasBudget(api.s.cfg.RPCGasCap))
+	gp := core.NewGasPool(callGasBudget(api.cfg.GasCap))
 	result, err := core.ApplyMessage(evm, msg, gp)
 	if evm.Cancelled() {
-		return nil, callTimeoutError(api.s.cfg.RPCEVMTimeout)
+		return nil, callTimeoutError(api.cfg.EVMTimeout)
 	}
 	if err != nil {
 		return nil, wrapCallError(err, msg.GasLimit)
@@ -217,10 +214,10 @@ func (api *EthAPI) Call(ctx context.Context, args TransactionArgs, bnh *rpc.Bloc
 
 // EstimateGas finds the least gas with which the transaction succeeds.
 func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides) (hexutil.Uint64, error) {
-	if err := args.checkChainID(api.s.chain.Config().ChainID); err != nil {
+	if err := args.checkChainID(api.b.ChainConfig().ChainID); err != nil {
 		return 0, err
 	}
-	st, header, err := api.s.stateAndHeader(latestIfNil(bnh))
+	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, latestIfNil(bnh))
 	if err != nil {
 		return 0, err
 	}
@@ -241,23 +238,23 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 			header.Time = uint64(*bo.Time)
 		}
 	}
-	msg, err := args.ToEstimateMessage(header.BaseFee, api.s.cfg.RPCGasCap, header)
+	msg, err := args.ToEstimateMessage(header.BaseFee, api.cfg.GasCap, header)
 	if err != nil {
 		return 0, err
 	}
-	if api.s.chain.spec.Coco.Governed() {
+	if api.b.Spec().Coco.Governed() {
 		// go-ethereum's estimator builds its own EVM, without the
 		// governance contract: search with ours.
-		return api.s.estimateGas(ctx, msg, st, header)
+		return estimateGas(ctx, api.b, api.cfg.GasCap, msg, st, header)
 	}
 	opts := &gasestimator.Options{
-		Config:     api.s.chain.Config(),
-		Chain:      api.s.chain,
+		Config:     api.b.ChainConfig(),
+		Chain:      api.b.ChainContext(),
 		Header:     header,
 		State:      st,
 		ErrorRatio: 0.015,
 	}
-	gas, revert, err := gasestimator.Estimate(ctx, msg, opts, api.s.cfg.RPCGasCap)
+	gas, revert, err := gasestimator.Estimate(ctx, msg, opts, api.cfg.GasCap)
 	if err != nil {
 		if errors.Is(err, vm.ErrExecutionReverted) {
 			return 0, newRevertError(revert)
@@ -271,7 +268,7 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 // suggested tip, as geth.
 func (api *EthAPI) GasPrice() *hexutil.Big {
 	price := new(big.Int).Set(suggestTip)
-	if bf := api.s.chain.CurrentHeader().BaseFee; bf != nil {
+	if bf := api.b.CurrentHeader().BaseFee; bf != nil {
 		price.Add(price, bf)
 	}
 	return (*hexutil.Big)(price)
@@ -279,12 +276,12 @@ func (api *EthAPI) GasPrice() *hexutil.Big {
 
 // BlobBaseFee returns the blob base fee of the next block.
 func (api *EthAPI) BlobBaseFee() *hexutil.Big {
-	head := api.s.chain.CurrentHeader()
+	head := api.b.CurrentHeader()
 	if head.ExcessBlobGas == nil {
 		return (*hexutil.Big)(new(big.Int))
 	}
-	next := api.s.chain.nextHeader(head, head.Time+1)
-	return (*hexutil.Big)(eip4844.CalcBlobFee(api.s.chain.Config(), next))
+	next := api.b.NextHeader(head, head.Time+1)
+	return (*hexutil.Big)(eip4844.CalcBlobFee(api.b.ChainConfig(), next))
 }
 
 // MaxPriorityFeePerGas suggests a tip for EIP-1559 transactions.
@@ -300,7 +297,7 @@ const maxFeeHistory = 1024
 func (api *EthAPI) FeeHistory(ctx context.Context, blockCount math.HexOrDecimal64, newest rpc.BlockNumber, rewardPercentiles []float64) (*feeHistoryResult, error) {
 	count := uint64(blockCount)
 	if count == 0 {
-		return feeHistory(nil, nil, nil, nil, api.s.chain.Config())
+		return feeHistory(nil, nil, nil, nil, api.b.ChainConfig())
 	}
 	if err := validateRewardPercentiles(rewardPercentiles); err != nil {
 		return nil, err
@@ -308,9 +305,9 @@ func (api *EthAPI) FeeHistory(ctx context.Context, blockCount math.HexOrDecimal6
 	if count > maxFeeHistory {
 		count = maxFeeHistory
 	}
-	last := api.s.headerByNumber(newest)
+	last := headerByNumber(ctx, api.b, newest)
 	if last == nil {
-		head := api.s.chain.CurrentHeader()
+		head := api.b.CurrentHeader()
 		return nil, fmt.Errorf("%w: requested %d, head %d", errRequestBeyondHead, newest, head.Number.Uint64())
 	}
 	oldest, count := feeHistoryRange(count, last.Number.Uint64())
@@ -318,17 +315,17 @@ func (api *EthAPI) FeeHistory(ctx context.Context, blockCount math.HexOrDecimal6
 	var blocks []*types.Block
 	var receipts []types.Receipts
 	for n := oldest; n < oldest+count; n++ {
-		h := api.s.chain.GetHeaderByNumber(n)
+		h := headerByNumber(ctx, api.b, rpc.BlockNumber(n))
 		if h == nil {
 			break
 		}
 		headers = append(headers, h)
 		if len(rewardPercentiles) > 0 {
-			blocks = append(blocks, api.s.chain.GetBlock(h.Hash(), n))
-			receipts = append(receipts, api.s.chain.GetReceiptsByHash(h.Hash()))
+			blocks = append(blocks, blockByHash(ctx, api.b, h.Hash()))
+			receipts = append(receipts, receiptsByHash(ctx, api.b, h.Hash()))
 		}
 	}
-	return feeHistory(headers, receipts, blocks, rewardPercentiles, api.s.chain.Config())
+	return feeHistory(headers, receipts, blocks, rewardPercentiles, api.b.ChainConfig())
 }
 
 // SendRawTransaction admits a signed transaction and returns its hash.
@@ -337,10 +334,10 @@ func (api *EthAPI) SendRawTransaction(ctx context.Context, input hexutil.Bytes) 
 	if err := tx.UnmarshalBinary(input); err != nil {
 		return common.Hash{}, err
 	}
-	if err := checkTxFee(tx.GasPrice(), tx.Gas(), api.s.cfg.RPCTxFeeCap); err != nil {
+	if err := checkTxFee(tx.GasPrice(), tx.Gas(), api.cfg.TxFeeCap); err != nil {
 		return common.Hash{}, err
 	}
-	if err := api.s.SendTx(tx); err != nil {
+	if err := api.b.SendTx(ctx, tx); err != nil {
 		return common.Hash{}, err
 	}
 	return tx.Hash(), nil
@@ -360,24 +357,24 @@ func checkTxFee(gasPrice *big.Int, gas uint64, cap float64) error {
 
 // GetTransactionByHash returns a committed or pooled transaction, or null.
 func (api *EthAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*rpcTransaction, error) {
-	if tx, blockHash, number, index := api.s.chain.GetTransaction(hash); tx != nil {
-		header := api.s.chain.GetHeader(blockHash, number)
+	if tx, blockHash, number, index := api.b.GetTransaction(ctx, hash); tx != nil {
+		header := headerByHash(ctx, api.b, blockHash)
 		if header == nil {
 			return nil, nil
 		}
-		return newRPCTransaction(tx, blockHash, number, header.Time, index, header.BaseFee, api.s.chain.Config()), nil
+		return newRPCTransaction(tx, blockHash, number, header.Time, index, header.BaseFee, api.b.ChainConfig()), nil
 	}
-	if tx := api.s.pool.Get(hash); tx != nil {
-		return newRPCPendingTransaction(tx, api.s.chain.CurrentHeader(), api.s.chain.Config()), nil
+	if tx := api.b.PoolTransaction(hash); tx != nil {
+		return newRPCPendingTransaction(tx, api.b.CurrentHeader(), api.b.ChainConfig()), nil
 	}
 	return nil, nil
 }
 
 // GetRawTransactionByHash returns the encoding of a transaction.
 func (api *EthAPI) GetRawTransactionByHash(ctx context.Context, hash common.Hash) (hexutil.Bytes, error) {
-	tx, _, _, _ := api.s.chain.GetTransaction(hash)
+	tx, _, _, _ := api.b.GetTransaction(ctx, hash)
 	if tx == nil {
-		if tx = api.s.pool.Get(hash); tx == nil {
+		if tx = api.b.PoolTransaction(hash); tx == nil {
 			return nil, nil
 		}
 	}
@@ -387,25 +384,17 @@ func (api *EthAPI) GetRawTransactionByHash(ctx context.Context, hash common.Hash
 // GetTransactionReceipt returns the receipt of a committed transaction, or
 // null while it is pending or unknown.
 func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error) {
-	tx, blockHash, number, index := api.s.chain.GetTransaction(hash)
+	tx, blockHash, number, index := api.b.GetTransaction(ctx, hash)
 	if tx == nil {
 		return nil, nil
 	}
-	receipts := api.s.chain.GetReceiptsByHash(blockHash)
+	receipts := receiptsByHash(ctx, api.b, blockHash)
 	if uint64(len(receipts)) <= index {
 		return nil, nil
 	}
-	header := api.s.chain.GetHeader(blockHash, number)
-	signer := types.MakeSigner(api.s.chain.Config(), header.Number, header.Time)
+	header := headerByHash(ctx, api.b, blockHash)
+	signer := types.MakeSigner(api.b.ChainConfig(), header.Number, header.Time)
 	return marshalReceipt(receipts[index], blockHash, number, signer, tx, int(index)), nil
-}
-
-func (api *EthAPI) blockByNumberOrHash(bnh rpc.BlockNumberOrHash) *types.Block {
-	h, err := api.s.headerByNumberOrHash(bnh)
-	if err != nil {
-		return nil
-	}
-	return api.s.chain.GetBlock(h.Hash(), h.Number.Uint64())
 }
 
 // GetBlockByNumber returns a block, or null when it does not exist. The
@@ -416,23 +405,23 @@ func (api *EthAPI) GetBlockByNumber(ctx context.Context, number rpc.BlockNumber,
 	if number == rpc.PendingBlockNumber {
 		return api.pendingBlock(fullTx), nil
 	}
-	block := api.blockByNumberOrHash(rpc.BlockNumberOrHashWithNumber(number))
+	block := blockByNumberOrHash(ctx, api.b, rpc.BlockNumberOrHashWithNumber(number))
 	if block == nil {
 		return nil, nil
 	}
-	return rpcMarshalBlock(block, true, fullTx, api.s.chain.Config()), nil
+	return rpcMarshalBlock(block, true, fullTx, api.b.ChainConfig()), nil
 }
 
 func (api *EthAPI) pendingBlock(fullTx bool) map[string]any {
-	head := api.s.chain.CurrentHeader()
-	header := api.s.chain.nextHeader(head, uint64(time.Now().Unix()))
+	head := api.b.CurrentHeader()
+	header := api.b.NextHeader(head, uint64(time.Now().Unix()))
 	header.Root = head.Root
 	body := &types.Body{}
 	if header.WithdrawalsHash != nil {
 		body.Withdrawals = []*types.Withdrawal{}
 	}
 	block := types.NewBlock(header, body, nil, trie.NewStackTrie(nil))
-	out := rpcMarshalBlock(block, true, fullTx, api.s.chain.Config())
+	out := rpcMarshalBlock(block, true, fullTx, api.b.ChainConfig())
 	for _, field := range []string{"hash", "nonce", "miner"} {
 		out[field] = nil
 	}
@@ -441,11 +430,11 @@ func (api *EthAPI) pendingBlock(fullTx bool) map[string]any {
 
 // GetBlockByHash returns a block, or null when it does not exist.
 func (api *EthAPI) GetBlockByHash(ctx context.Context, hash common.Hash, fullTx bool) (map[string]any, error) {
-	block := api.s.chain.GetBlockByHash(hash)
+	block := blockByHash(ctx, api.b, hash)
 	if block == nil {
 		return nil, nil
 	}
-	return rpcMarshalBlock(block, true, fullTx, api.s.chain.Config()), nil
+	return rpcMarshalBlock(block, true, fullTx, api.b.ChainConfig()), nil
 }
 
 // GetHeaderByNumber returns a block header, or null.
@@ -453,7 +442,7 @@ func (api *EthAPI) GetHeaderByNumber(ctx context.Context, number rpc.BlockNumber
 	if number == rpc.PendingBlockNumber {
 		return nil, nil // as geth: a pending block has no final header
 	}
-	h := api.s.headerByNumber(number)
+	h := headerByNumber(ctx, api.b, number)
 	if h == nil {
 		return nil, nil
 	}
@@ -462,7 +451,7 @@ func (api *EthAPI) GetHeaderByNumber(ctx context.Context, number rpc.BlockNumber
 
 // GetHeaderByHash returns a block header, or null.
 func (api *EthAPI) GetHeaderByHash(ctx context.Context, hash common.Hash) map[string]any {
-	h := api.s.chain.VisibleHeaderByHash(hash)
+	h := headerByHash(ctx, api.b, hash)
 	if h == nil {
 		return nil
 	}
@@ -472,7 +461,7 @@ func (api *EthAPI) GetHeaderByHash(ctx context.Context, hash common.Hash) map[st
 // GetBlockTransactionCountByNumber returns the number of transactions of a
 // block, or null.
 func (api *EthAPI) GetBlockTransactionCountByNumber(ctx context.Context, number rpc.BlockNumber) *hexutil.Uint {
-	block := api.blockByNumberOrHash(rpc.BlockNumberOrHashWithNumber(number))
+	block := blockByNumberOrHash(ctx, api.b, rpc.BlockNumberOrHashWithNumber(number))
 	if block == nil {
 		return nil
 	}
@@ -483,7 +472,7 @@ func (api *EthAPI) GetBlockTransactionCountByNumber(ctx context.Context, number 
 // GetBlockTransactionCountByHash returns the number of transactions of a
 // block, or null.
 func (api *EthAPI) GetBlockTransactionCountByHash(ctx context.Context, hash common.Hash) *hexutil.Uint {
-	block := api.s.chain.GetBlockByHash(hash)
+	block := blockByHash(ctx, api.b, hash)
 	if block == nil {
 		return nil
 	}
@@ -495,31 +484,31 @@ func (api *EthAPI) txAt(block *types.Block, index hexutil.Uint) *rpcTransaction 
 	if block == nil || int(index) >= len(block.Transactions()) {
 		return nil
 	}
-	return newRPCTransaction(block.Transactions()[index], block.Hash(), block.NumberU64(), block.Time(), uint64(index), block.BaseFee(), api.s.chain.Config())
+	return newRPCTransaction(block.Transactions()[index], block.Hash(), block.NumberU64(), block.Time(), uint64(index), block.BaseFee(), api.b.ChainConfig())
 }
 
 // GetTransactionByBlockNumberAndIndex returns a transaction, or null.
 func (api *EthAPI) GetTransactionByBlockNumberAndIndex(ctx context.Context, number rpc.BlockNumber, index hexutil.Uint) *rpcTransaction {
-	return api.txAt(api.blockByNumberOrHash(rpc.BlockNumberOrHashWithNumber(number)), index)
+	return api.txAt(blockByNumberOrHash(ctx, api.b, rpc.BlockNumberOrHashWithNumber(number)), index)
 }
 
 // GetTransactionByBlockHashAndIndex returns a transaction, or null.
 func (api *EthAPI) GetTransactionByBlockHashAndIndex(ctx context.Context, hash common.Hash, index hexutil.Uint) *rpcTransaction {
-	return api.txAt(api.s.chain.GetBlockByHash(hash), index)
+	return api.txAt(blockByHash(ctx, api.b, hash), index)
 }
 
 // GetBlockReceipts returns all receipts of a block, or null.
 func (api *EthAPI) GetBlockReceipts(ctx context.Context, bnh rpc.BlockNumberOrHash) ([]map[string]any, error) {
-	block := api.blockByNumberOrHash(bnh)
+	block := blockByNumberOrHash(ctx, api.b, bnh)
 	if block == nil {
 		return nil, nil
 	}
-	receipts := api.s.chain.GetReceiptsByHash(block.Hash())
+	receipts := receiptsByHash(ctx, api.b, block.Hash())
 	txs := block.Transactions()
 	if len(receipts) != len(txs) {
 		return nil, fmt.Errorf("receipts length mismatch: %d vs %d", len(receipts), len(txs))
 	}
-	signer := types.MakeSigner(api.s.chain.Config(), block.Number(), block.Time())
+	signer := types.MakeSigner(api.b.ChainConfig(), block.Number(), block.Time())
 	out := make([]map[string]any, len(receipts))
 	for i, r := range receipts {
 		out[i] = marshalReceipt(r, block.Hash(), block.NumberU64(), signer, txs[i], i)
@@ -529,7 +518,7 @@ func (api *EthAPI) GetBlockReceipts(ctx context.Context, bnh rpc.BlockNumberOrHa
 
 // GetUncleCountByBlockNumber is 0 for existing blocks: there are no uncles.
 func (api *EthAPI) GetUncleCountByBlockNumber(ctx context.Context, number rpc.BlockNumber) *hexutil.Uint {
-	if api.s.headerByNumber(number) == nil {
+	if headerByNumber(ctx, api.b, number) == nil {
 		return nil
 	}
 	n := hexutil.Uint(0)
@@ -538,7 +527,7 @@ func (api *EthAPI) GetUncleCountByBlockNumber(ctx context.Context, number rpc.Bl
 
 // GetUncleCountByBlockHash is 0 for existing blocks: there are no uncles.
 func (api *EthAPI) GetUncleCountByBlockHash(ctx context.Context, hash common.Hash) *hexutil.Uint {
-	if api.s.chain.VisibleHeaderByHash(hash) == nil {
+	if headerByHash(ctx, api.b, hash) == nil {
 		return nil
 	}
 	n := hexutil.Uint(0)
@@ -562,17 +551,20 @@ func (api *EthAPI) Mining() bool { return false }
 func (api *EthAPI) Hashrate() hexutil.Uint64 { return 0 }
 
 // Coinbase is the fee recipient of this chain's blocks.
-func (api *EthAPI) Coinbase() common.Address { return api.s.chain.Spec().Coco.Coinbase }
+func (api *EthAPI) Coinbase() common.Address { return api.b.Spec().Coco.Coinbase }
 
 // NetAPI is the net_ namespace.
-type NetAPI struct{ s *Service }
+type NetAPI struct {
+	b   Backend
+	cfg Config
+}
 
 // Version returns the network id.
 func (api *NetAPI) Version() string {
-	if id := api.s.cfg.NetworkID; id != 0 {
+	if id := api.cfg.NetworkID; id != 0 {
 		return fmt.Sprint(id)
 	}
-	return api.s.chain.Config().ChainID.String()
+	return api.b.ChainConfig().ChainID.String()
 }
 
 // Listening is true while the node serves.
@@ -582,21 +574,21 @@ func (api *NetAPI) Listening() bool { return true }
 func (api *NetAPI) PeerCount() hexutil.Uint { return 0 }
 
 // TxPoolAPI is the txpool_ namespace.
-type TxPoolAPI struct{ s *Service }
+type TxPoolAPI struct{ b Backend }
 
 // Status returns the number of pending and queued transactions.
 func (api *TxPoolAPI) Status() map[string]hexutil.Uint {
-	pending, queued := api.s.pool.Stats()
+	pending, queued := api.b.PoolStats()
 	return map[string]hexutil.Uint{"pending": hexutil.Uint(pending), "queued": hexutil.Uint(queued)}
 }
 
 func (api *TxPoolAPI) group(txs map[common.Address][]*types.Transaction) map[string]map[string]*rpcTransaction {
-	head := api.s.chain.CurrentHeader()
+	head := api.b.CurrentHeader()
 	out := make(map[string]map[string]*rpcTransaction, len(txs))
 	for addr, list := range txs {
 		m := make(map[string]*rpcTransaction, len(list))
 		for _, tx := range list {
-			m[fmt.Sprint(tx.Nonce())] = newRPCPendingTransaction(tx, head, api.s.chain.Config())
+			m[fmt.Sprint(tx.Nonce())] = newRPCPendingTransaction(tx, head, api.b.ChainConfig())
 		}
 		out[addr.Hex()] = m
 	}
@@ -605,7 +597,7 @@ func (api *TxPoolAPI) group(txs map[common.Address][]*types.Transaction) map[str
 
 // Content returns the pooled transactions by account and nonce.
 func (api *TxPoolAPI) Content() map[string]map[string]map[string]*rpcTransaction {
-	pending, queued := api.s.pool.Content()
+	pending, queued := api.b.PoolContent()
 	return map[string]map[string]map[string]*rpcTransaction{
 		"pending": api.group(pending),
 		"queued":  api.group(queued),
@@ -614,7 +606,7 @@ func (api *TxPoolAPI) Content() map[string]map[string]map[string]*rpcTransaction
 
 // ContentFrom returns the pooled transactions of one account.
 func (api *TxPoolAPI) ContentFrom(addr common.Address) map[string]map[string]*rpcTransaction {
-	pending, queued := api.s.pool.Content()
+	pending, queued := api.b.PoolContent()
 	one := func(m map[common.Address][]*types.Transaction) map[string]*rpcTransaction {
 		return api.group(map[common.Address][]*types.Transaction{addr: m[addr]})[addr.Hex()]
 	}
@@ -623,7 +615,7 @@ func (api *TxPoolAPI) ContentFrom(addr common.Address) map[string]map[string]*rp
 
 // Inspect summarises the pooled transactions as text, as geth does.
 func (api *TxPoolAPI) Inspect() map[string]map[string]map[string]string {
-	pending, queued := api.s.pool.Content()
+	pending, queued := api.b.PoolContent()
 	format := func(txs map[common.Address][]*types.Transaction) map[string]map[string]string {
 		out := make(map[string]map[string]string, len(txs))
 		for addr, list := range txs {

@@ -1,4 +1,4 @@
-package eth
+package ethapi
 
 import (
 	"context"
@@ -20,18 +20,13 @@ import (
 // eth_sendTransaction and eth_signTransaction, as geth serves them. An
 // account signs once unlocked (cocogeth --unlock); a locked one answers
 // "authentication needed: password or unlock", an account the node does
-// not hold "unknown account".
+// not hold "unknown account". It signs with the wallets of the backend's
+// account manager, whose backends the node's owner adds (cocogeth: the
+// keystore, --unlock accounts unlocked).
 type SendAPI struct {
-	s      *Service
+	b      Backend
+	cfg    Config
 	nonces addrLocker
-}
-
-// newSendAPI returns the signing API of s. It signs with the wallets of
-// the node's account manager (s.stack.AccountManager()), whose backends
-// the node's owner adds (cocogeth: the keystore, --unlock accounts
-// unlocked).
-func newSendAPI(s *Service) *SendAPI {
-	return &SendAPI{s: s}
 }
 
 // addrLocker serialises nonce assignment per account, so two concurrent
@@ -61,10 +56,11 @@ var errBlobTxNotSupported = errors.New("signing blob transactions not supported"
 // wallet finds the wallet of the node that holds addr.
 func (api *SendAPI) wallet(addr common.Address) (accounts.Wallet, accounts.Account, error) {
 	account := accounts.Account{Address: addr}
-	if api.s.stack == nil {
+	am := api.b.AccountManager()
+	if am == nil {
 		return nil, account, accounts.ErrUnknownAccount
 	}
-	w, err := api.s.stack.AccountManager().Find(account)
+	w, err := am.Find(account)
 	return w, account, err
 }
 
@@ -90,22 +86,22 @@ func (api *SendAPI) SendTransaction(ctx context.Context, args TransactionArgs) (
 		return common.Hash{}, err
 	}
 	tx := args.toTransaction()
-	signed, err := wallet.SignTx(account, tx, api.s.chain.Config().ChainID)
+	signed, err := wallet.SignTx(account, tx, api.b.ChainConfig().ChainID)
 	if err != nil {
 		return common.Hash{}, err
 	}
-	return api.submit(signed)
+	return api.submit(ctx, signed)
 }
 
 // submit admits a signed transaction, with eth_sendRawTransaction's fee cap.
-func (api *SendAPI) submit(tx *types.Transaction) (common.Hash, error) {
-	if err := checkTxFee(tx.GasPrice(), tx.Gas(), api.s.cfg.RPCTxFeeCap); err != nil {
+func (api *SendAPI) submit(ctx context.Context, tx *types.Transaction) (common.Hash, error) {
+	if err := checkTxFee(tx.GasPrice(), tx.Gas(), api.cfg.TxFeeCap); err != nil {
 		return common.Hash{}, err
 	}
-	if err := api.s.SendTx(tx); err != nil {
+	if err := api.b.SendTx(ctx, tx); err != nil {
 		return common.Hash{}, err
 	}
-	from, _ := types.Sender(api.s.pool.Signer(), tx)
+	from, _ := types.Sender(types.LatestSigner(api.b.ChainConfig()), tx)
 	if tx.To() == nil {
 		log.Info("Submitted contract creation", "hash", tx.Hash(), "from", from, "nonce", tx.Nonce(),
 			"contract", crypto.CreateAddress(from, tx.Nonce()), "value", tx.Value())
@@ -142,14 +138,14 @@ func (api *SendAPI) SignTransaction(ctx context.Context, args TransactionArgs) (
 		return nil, err
 	}
 	tx := args.toTransaction()
-	if err := checkTxFee(tx.GasPrice(), tx.Gas(), api.s.cfg.RPCTxFeeCap); err != nil {
+	if err := checkTxFee(tx.GasPrice(), tx.Gas(), api.cfg.TxFeeCap); err != nil {
 		return nil, err
 	}
 	wallet, account, err := api.wallet(args.from())
 	if err != nil {
 		return nil, err
 	}
-	signed, err := wallet.SignTx(account, tx, api.s.chain.Config().ChainID)
+	signed, err := wallet.SignTx(account, tx, api.b.ChainConfig().ChainID)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +166,7 @@ func (api *SendAPI) setDefaults(ctx context.Context, args *TransactionArgs) erro
 		args.Value = new(hexutil.Big)
 	}
 	if args.Nonce == nil {
-		nonce := api.s.pool.Nonce(args.from())
+		nonce := api.b.PoolNonce(args.from())
 		args.Nonce = (*hexutil.Uint64)(&nonce)
 	}
 	if err := args.checkDataInput(); err != nil {
@@ -197,13 +193,13 @@ func (api *SendAPI) setDefaults(ctx context.Context, args *TransactionArgs) erro
 			AccessList:           args.AccessList,
 			AuthorizationList:    args.AuthorizationList,
 		}
-		gas, err := (&EthAPI{s: api.s}).EstimateGas(ctx, callArgs, nil, nil, nil)
+		gas, err := (&EthAPI{b: api.b, cfg: api.cfg}).EstimateGas(ctx, callArgs, nil, nil, nil)
 		if err != nil {
 			return err
 		}
 		args.Gas = &gas
 	}
-	want := api.s.chain.Config().ChainID
+	want := api.b.ChainConfig().ChainID
 	if err := args.checkChainID(want); err != nil {
 		return err
 	}
@@ -229,8 +225,8 @@ func (api *SendAPI) setFeeDefaults(args *TransactionArgs) error {
 		}
 		return checkFeeOrder(args)
 	}
-	head := api.s.chain.CurrentHeader()
-	london := api.s.chain.Config().IsLondon(head.Number)
+	head := api.b.CurrentHeader()
+	london := api.b.ChainConfig().IsLondon(head.Number)
 	if args.GasPrice != nil {
 		if args.GasPrice.ToInt().Sign() == 0 && london {
 			return errors.New("gasPrice must be non-zero after london fork")
@@ -241,11 +237,11 @@ func (api *SendAPI) setFeeDefaults(args *TransactionArgs) error {
 		if args.MaxFeePerGas != nil || args.MaxPriorityFeePerGas != nil {
 			return errors.New("maxFeePerGas and maxPriorityFeePerGas are not valid before London is active")
 		}
-		args.GasPrice = (&EthAPI{s: api.s}).GasPrice()
+		args.GasPrice = (&EthAPI{b: api.b, cfg: api.cfg}).GasPrice()
 		return nil
 	}
 	if args.MaxPriorityFeePerGas == nil {
-		args.MaxPriorityFeePerGas = (&EthAPI{s: api.s}).MaxPriorityFeePerGas()
+		args.MaxPriorityFeePerGas = (&EthAPI{b: api.b, cfg: api.cfg}).MaxPriorityFeePerGas()
 	}
 	if args.MaxFeePerGas == nil {
 		fee := new(big.Int).Mul(head.BaseFee, big.NewInt(2))

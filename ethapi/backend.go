@@ -1,0 +1,190 @@
+package ethapi
+
+import (
+	"context"
+	"math/big"
+	"time"
+
+	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/eth/filters"
+	"github.com/ethereum/go-ethereum/event"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// Backend is everything the JSON-RPC methods read and do, and the one
+// place where a node's data reaches a client. A confidentiality gate wraps
+// it once; nothing here reaches around it.
+//
+// Every read is of the committed chain: a header, block, transaction or
+// receipt the head has not reached is absent. Methods that take a context
+// receive the request's, which carries whatever the RPC layer learnt of
+// the caller.
+type Backend interface {
+	// filters.Backend serves go-ethereum's filter system: headers by
+	// number (tags resolved, "pending" is the head) and by hash, bodies,
+	// receipts, logs, the log index and the chain's event feeds.
+	filters.Backend
+
+	// Spec is the chain's genesis spec (chain config and config.coco).
+	Spec() *genesis.Spec
+	// HeaderByNumberOrHash resolves a block argument; RequireCanonical is
+	// honoured. It errors "header not found" for a block not committed.
+	HeaderByNumberOrHash(ctx context.Context, bnh rpc.BlockNumberOrHash) (*types.Header, error)
+	// BlockByHash returns a committed block, or nil.
+	BlockByHash(ctx context.Context, hash common.Hash) (*types.Block, error)
+	// GetTransaction finds a committed transaction: nil when it is not.
+	GetTransaction(ctx context.Context, hash common.Hash) (tx *types.Transaction, blockHash common.Hash, number, index uint64)
+	// NextHeader is the header the next block on parent would have at
+	// unix time now (number, time, base fee, gas limit; no state root).
+	NextHeader(parent *types.Header, now uint64) *types.Header
+	// AppliedIndex is the ledger index of the last applied entry.
+	AppliedIndex() uint64
+	// SubscribeChainHeadEvent reports each new head.
+	SubscribeChainHeadEvent(ch chan<- core.ChainHeadEvent) event.Subscription
+
+	// StateAndHeaderByNumberOrHash opens the state after a block, for
+	// reading and for calls; writes to it are discarded.
+	StateAndHeaderByNumberOrHash(ctx context.Context, bnh rpc.BlockNumberOrHash) (*state.StateDB, *types.Header, error)
+	// ChainContext gives the EVM the hashes of earlier blocks.
+	ChainContext() core.ChainContext
+	// NewEVM is the node's EVM, with its stateful precompiles
+	// (governance) bound, for calls and estimates.
+	NewEVM(blockCtx vm.BlockContext, st *state.StateDB, cfg vm.Config) *vm.EVM
+
+	// SendTx admits a signed transaction (and forwards it to the leader).
+	SendTx(ctx context.Context, tx *types.Transaction) error
+	// PoolNonce is the account's next nonce counting the executable
+	// transactions waiting in the pool.
+	PoolNonce(addr common.Address) uint64
+	// PoolTransaction returns a waiting transaction, or nil.
+	PoolTransaction(hash common.Hash) *types.Transaction
+	// PoolStats counts the executable and the queued transactions.
+	PoolStats() (pending, queued int)
+	// PoolContent lists the waiting transactions by account, nonce order.
+	PoolContent() (pending, queued map[common.Address][]*types.Transaction)
+
+	// IsLeader reports whether this node orders blocks.
+	IsLeader() bool
+	// NodeChannel says how node-to-node traffic is secured: "mutual TLS",
+	// "INSECURE plain TCP", or "none" on a single node.
+	NodeChannel() string
+	// AccountManager holds the node's own accounts; nil for none.
+	AccountManager() *accounts.Manager
+}
+
+// Config holds the limits of the JSON-RPC methods.
+type Config struct {
+	NetworkID  uint64        // net_version; 0 means the chain id
+	GasCap     uint64        // gas cap of eth_call and eth_estimateGas (0 = none)
+	EVMTimeout time.Duration // time limit of eth_call (0 = none)
+	TxFeeCap   float64       // ether; larger transaction fees are refused (0 = no cap)
+	// Log queries (eth_getLogs, eth_getFilterLogs, eth_newFilter).
+	FilterTimeout  time.Duration // idle lifetime of eth_newFilter filters
+	LogQueryLimit  int           // most addresses, or topics per position (0 = no cap)
+	RangeLimit     uint64        // widest block range, end - begin (0 = no cap)
+	LogResultLimit int           // most logs one eth_getLogs or eth_getFilterLogs returns (0 = no cap)
+}
+
+// Service is the JSON-RPC service of a node over a Backend: it makes the
+// APIs and owns what they run (the filter system, the expiry of log
+// filters). It is a node.Lifecycle, to be registered after the node's
+// chain so it stops first.
+type Service struct {
+	b       Backend
+	cfg     Config
+	filters *filters.FilterSystem
+	logs    *logsAPI // nil without a log result limit
+	quit    chan struct{}
+}
+
+// New makes the JSON-RPC service over b.
+func New(b Backend, cfg Config) *Service {
+	s := &Service{b: b, cfg: cfg, quit: make(chan struct{})}
+	s.filters = filters.NewFilterSystem(b, filters.Config{
+		Timeout: cfg.FilterTimeout, LogQueryLimit: cfg.LogQueryLimit, RangeLimit: cfg.RangeLimit,
+	})
+	return s
+}
+
+// APIs lists the JSON-RPC services: eth_, net_, txpool_ and coco_.
+func (s *Service) APIs() []rpc.API {
+	gethFilters := filters.NewFilterAPI(s.filters)
+	apis := []rpc.API{
+		{Namespace: "eth", Service: &EthAPI{b: s.b, cfg: s.cfg}},
+		{Namespace: "eth", Service: gethFilters},
+	}
+	if s.cfg.LogResultLimit > 0 {
+		// Registered after geth's, its methods replace geth's eth_getLogs
+		// and log filter methods (logs.go).
+		s.logs = newLogsAPI(s.b, s.cfg, gethFilters, s.filters, s.quit)
+		apis = append(apis, rpc.API{Namespace: "eth", Service: s.logs})
+	}
+	return append(apis, []rpc.API{
+		{Namespace: "net", Service: &NetAPI{b: s.b, cfg: s.cfg}},
+		{Namespace: "txpool", Service: &TxPoolAPI{b: s.b}},
+		{Namespace: "coco", Service: &CocoAPI{b: s.b}},
+		{Namespace: "coco", Service: &GovAPI{b: s.b}},
+		{Namespace: "eth", Service: &SendAPI{b: s.b, cfg: s.cfg}},
+	}...)
+}
+
+// Start implements node.Lifecycle.
+func (s *Service) Start() error { return nil }
+
+// Stop implements node.Lifecycle: log filters stop expiring.
+func (s *Service) Stop() error {
+	close(s.quit)
+	return nil
+}
+
+// suggestTip is the priority fee suggested to wallets. Blocks are built in
+// arrival order, so the tip buys nothing; 1 gwei keeps wallets' defaults.
+var suggestTip = big.NewInt(params.GWei)
+
+func latestIfNil(bnh *rpc.BlockNumberOrHash) rpc.BlockNumberOrHash {
+	if bnh == nil {
+		return rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber)
+	}
+	return *bnh
+}
+
+// blockByNumberOrHash returns a committed block, or nil.
+func blockByNumberOrHash(ctx context.Context, b Backend, bnh rpc.BlockNumberOrHash) *types.Block {
+	h, err := b.HeaderByNumberOrHash(ctx, bnh)
+	if err != nil || h == nil {
+		return nil
+	}
+	block, _ := b.BlockByHash(ctx, h.Hash())
+	return block
+}
+
+// headerByNumber resolves a block number or tag; nil when not committed.
+func headerByNumber(ctx context.Context, b Backend, n rpc.BlockNumber) *types.Header {
+	h, _ := b.HeaderByNumber(ctx, n)
+	return h
+}
+
+// headerByHash returns a committed header, or nil.
+func headerByHash(ctx context.Context, b Backend, hash common.Hash) *types.Header {
+	h, _ := b.HeaderByHash(ctx, hash)
+	return h
+}
+
+// blockByHash returns a committed block, or nil.
+func blockByHash(ctx context.Context, b Backend, hash common.Hash) *types.Block {
+	block, _ := b.BlockByHash(ctx, hash)
+	return block
+}
+
+// receiptsByHash returns the receipts of a committed block, or nil.
+func receiptsByHash(ctx context.Context, b Backend, hash common.Hash) types.Receipts {
+	r, _ := b.GetReceipts(ctx, hash)
+	return r
+}

@@ -1,0 +1,23 @@
+// Package ethapi is the JSON-RPC layer of a cocogeth node: the eth_, net_,
+// txpool_ and coco_ namespaces with go-ethereum's method names, arguments,
+// errors and JSON shapes, over one narrow interface, Backend.
+//
+// Contracts:
+//   - Everything a client reads or does goes through Backend (state at a
+//     block, blocks, transactions, receipts, logs and filters through
+//     go-ethereum's filter system, the pool, the node's role). The Ethereum
+//     adapter (package eth, eth.RPCBackend) implements it; this package
+//     never imports eth. A confidentiality gate is a Backend that wraps
+//     another: each read takes the request's context, which carries the
+//     caller.
+//   - Reads are of the committed chain only; "pending", "safe" and
+//     "finalized" are the head (commits are final).
+//   - Calls and estimates run on Backend.NewEVM, the node's EVM with its
+//     stateful precompiles (governance) bound, never a bare go-ethereum EVM
+//     where governance matters.
+//   - With Config.LogResultLimit set, eth_getLogs and log filters answer
+//     what geth answers but refuse (-32005) a query matching more than the
+//     limit, in bounded memory (logs.go).
+//   - Service is a node.Lifecycle; registered after the chain's, it stops
+//     first and leaves no goroutine of its own.
+package ethapi
