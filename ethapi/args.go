@@ -2,6 +2,7 @@ package ethapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -48,6 +49,10 @@ type TransactionArgs struct {
 
 	// EIP-7702
 	AuthorizationList []types.SetCodeAuthorization `json:"authorizationList"`
+
+	// Auth proves "from" in eth_call and eth_estimateGas (a signed call,
+	// checked by the Authenticator); other methods ignore it.
+	Auth json.RawMessage `json:"auth,omitempty"`
 }
 
 // from is the sender, the zero address when none was given.

@@ -2,6 +2,8 @@ package ethapi
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"math/big"
 	"time"
 
@@ -79,6 +81,36 @@ type Backend interface {
 	AccountManager() *accounts.Manager
 }
 
+// Authenticator tells who a request proved to be: by a session the
+// request presented (in its context) or by a signed call. It holds no
+// secret: every node answers alike.
+type Authenticator interface {
+	// Caller returns the address the request proved; ok is false for an
+	// anonymous request. A proof that does not hold (malformed, expired,
+	// for another chain, wrongly signed) is an error saying which, never
+	// anonymity. call is nil outside eth_call and eth_estimateGas.
+	Caller(ctx context.Context, call *CallProof) (addr common.Address, ok bool, err error)
+}
+
+// CallProof is a call object as eth_call received it, with its "auth".
+type CallProof struct {
+	From  *common.Address
+	To    *common.Address
+	Value *big.Int
+	Data  []byte
+	Auth  json.RawMessage
+}
+
+// anonymous is the Authenticator of a node that checks no proofs.
+type anonymous struct{}
+
+func (anonymous) Caller(ctx context.Context, call *CallProof) (common.Address, bool, error) {
+	if call != nil && len(call.Auth) > 0 {
+		return common.Address{}, false, errors.New("this node does not check signed calls")
+	}
+	return common.Address{}, false, nil
+}
+
 // Config holds the limits of the JSON-RPC methods.
 type Config struct {
 	NetworkID  uint64        // net_version; 0 means the chain id
@@ -99,14 +131,19 @@ type Config struct {
 type Service struct {
 	b       Backend
 	cfg     Config
+	auth    Authenticator
 	filters *filters.FilterSystem
 	logs    *logsAPI // nil without a log result limit
 	quit    chan struct{}
 }
 
-// New makes the JSON-RPC service over b.
-func New(b Backend, cfg Config) *Service {
-	s := &Service{b: b, cfg: cfg, quit: make(chan struct{})}
+// New makes the JSON-RPC service over b; auth proves callers (nil: every
+// request is anonymous).
+func New(b Backend, cfg Config, auth Authenticator) *Service {
+	if auth == nil {
+		auth = anonymous{}
+	}
+	s := &Service{b: b, cfg: cfg, auth: auth, quit: make(chan struct{})}
 	s.filters = filters.NewFilterSystem(b, filters.Config{
 		Timeout: cfg.FilterTimeout, LogQueryLimit: cfg.LogQueryLimit, RangeLimit: cfg.RangeLimit,
 	})
@@ -117,7 +154,7 @@ func New(b Backend, cfg Config) *Service {
 func (s *Service) APIs() []rpc.API {
 	gethFilters := filters.NewFilterAPI(s.filters)
 	apis := []rpc.API{
-		{Namespace: "eth", Service: &EthAPI{b: s.b, cfg: s.cfg}},
+		{Namespace: "eth", Service: &EthAPI{b: s.b, cfg: s.cfg, auth: s.auth}},
 		{Namespace: "eth", Service: gethFilters},
 	}
 	if s.cfg.LogResultLimit > 0 {

@@ -24,8 +24,36 @@ import (
 // EthAPI is the eth_ namespace, with geth's method names, arguments and
 // JSON shapes. Logs and filters come from go-ethereum's filter API.
 type EthAPI struct {
-	b   Backend
-	cfg Config
+	b    Backend
+	cfg  Config
+	auth Authenticator // nil: every request is anonymous
+}
+
+// caller returns who the request proved to be (see Authenticator).
+func (api *EthAPI) caller(ctx context.Context, call *CallProof) (common.Address, bool, error) {
+	if api.auth == nil {
+		return anonymous{}.Caller(ctx, call)
+	}
+	return api.auth.Caller(ctx, call)
+}
+
+// proveCaller checks the proof of a call's sender: a signed call proves
+// "from"; a session without "from" makes the session's address the
+// sender, as a wallet's own account would be.
+func (api *EthAPI) proveCaller(ctx context.Context, args *TransactionArgs) error {
+	var value *big.Int
+	if args.Value != nil {
+		value = args.Value.ToInt()
+	}
+	proof := &CallProof{From: args.From, To: args.To, Value: value, Data: args.data(), Auth: args.Auth}
+	addr, ok, err := api.caller(ctx, proof)
+	if err != nil {
+		return err
+	}
+	if ok && args.From == nil {
+		args.From = &addr
+	}
+	return nil
 }
 
 // ChainId returns the chain id (EIP-695).
@@ -160,6 +188,9 @@ func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.Blo
 	if err := args.checkChainID(api.b.ChainConfig().ChainID); err != nil {
 		return nil, err
 	}
+	if err := api.proveCaller(ctx, &args); err != nil {
+		return nil, err
+	}
 	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
@@ -215,6 +246,9 @@ func (api *EthAPI) Call(ctx context.Context, args TransactionArgs, bnh *rpc.Bloc
 // EstimateGas finds the least gas with which the transaction succeeds.
 func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides) (hexutil.Uint64, error) {
 	if err := args.checkChainID(api.b.ChainConfig().ChainID); err != nil {
+		return 0, err
+	}
+	if err := api.proveCaller(ctx, &args); err != nil {
 		return 0, err
 	}
 	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, latestIfNil(bnh))

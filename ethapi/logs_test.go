@@ -109,7 +109,7 @@ func waitIndexed(t *testing.T, s *eth.Service) {
 // FilterAPI alone over the same filter system: the reference.
 func logsServers(t *testing.T, n *logsNode, mod func(*logsAPI)) (ours, geth *rpc.Client, api *logsAPI) {
 	t.Helper()
-	s := New(n.chain.RPCBackend(), n.cfg)
+	s := New(n.chain.RPCBackend(), n.cfg, nil)
 	t.Cleanup(func() { s.Stop() })
 	srv := rpc.NewServer()
 	for _, a := range s.APIs() {
@@ -493,7 +493,7 @@ func TestLogFilterExpires(t *testing.T) {
 func TestLogResultLimitOff(t *testing.T) {
 	cfg := testConfig()
 	cfg.LogResultLimit = 0
-	s := New(newDevChain(t).RPCBackend(), cfg)
+	s := New(newDevChain(t).RPCBackend(), cfg, nil)
 	t.Cleanup(func() { s.Stop() })
 	for _, a := range s.APIs() {
 		if _, ok := a.Service.(*logsAPI); ok {

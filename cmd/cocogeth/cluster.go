@@ -49,8 +49,8 @@ func applyRaftFlags(ctx *cli.Context, r *cocobackend.ClusterSettings) {
 
 // ledgerFactory returns the eth.NewLedgerFunc of this node: a single-node
 // ledger for a genesis without validators, else the Raft cluster member
-// whose public key is this node's key.
-func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.ClusterSettings) eth.NewLedgerFunc {
+// whose public key is this node's key. The raft_ API goes to servers.
+func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.ClusterSettings, servers *rpcServers) eth.NewLedgerFunc {
 	return func(d eth.LedgerDeps) (cocobackend.Ledger, error) {
 		spec, fsm := d.Spec, d.FSM
 		vals := spec.Coco.InitialValidators()
@@ -93,7 +93,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 		if err != nil {
 			return nil, err
 		}
-		stack.RegisterAPIs([]rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(cl.Raft, fsm.AppliedIndex, spec.Coco.Governed(), cl.Admitted)}})
+		servers.register(stack, []rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(cl.Raft, fsm.AppliedIndex, spec.Coco.Governed(), cl.Admitted)}})
 		return cl, nil
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/cocogeth/cocogeth/confidential"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/cocogeth/cocogeth/genesis"
@@ -19,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/metrics"
 	"github.com/ethereum/go-ethereum/metrics/exp"
 	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/urfave/cli/v2"
 )
 
@@ -77,6 +79,8 @@ func runNode(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// The node keeps IPC; HTTP and WebSocket are ours (rpcserver.go).
+	servers := newRPCServers(&cfg.Node)
 	stack, err := node.New(&cfg.Node)
 	if err != nil {
 		return fmt.Errorf("failed to create the node: %v", err)
@@ -105,26 +109,26 @@ func runNode(ctx *cli.Context) error {
 			}
 		}()
 	}
-	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft))
+	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft, servers))
 	if err != nil {
 		return err
 	}
-	// Registered after the chain, the RPC service stops before it.
-	rpcs := ethapi.New(svc.RPCBackend(), rpcConfig(cfg.Eth))
-	stack.RegisterAPIs(rpcs.APIs())
+	// Registered after the chain, the RPC service stops before it, and the
+	// servers before both.
+	backend := svc.RPCBackend()
+	verifier := confidential.NewVerifier(backend.ChainConfig().ChainID, nil)
+	rpcs := ethapi.New(backend, rpcConfig(cfg.Eth), confidential.NewGate(verifier, backend))
+	servers.register(stack, rpcs.APIs())
+	servers.register(stack, []rpc.API{{Namespace: "coco", Service: confidential.NewAPI(verifier)}})
+	servers.front = verifier.Handler
 	stack.RegisterLifecycle(rpcs)
+	stack.RegisterLifecycle(servers)
 	// Catch signals before starting, so a stop during start-up is clean.
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigc)
 	if err := stack.Start(); err != nil {
 		return fmt.Errorf("failed to start the node: %v", err)
-	}
-	if ep := stack.HTTPEndpoint(); cfg.Node.HTTPHost != "" {
-		log.Info("JSON-RPC over HTTP", "url", ep)
-	}
-	if cfg.Node.WSHost != "" {
-		log.Info("JSON-RPC over WebSocket", "url", stack.WSEndpoint())
 	}
 	sig := <-sigc
 	log.Info("Got signal, shutting down", "signal", sig)

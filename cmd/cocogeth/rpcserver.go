@@ -1,0 +1,164 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// rpcServers serve the node's JSON-RPC APIs over HTTP and WebSocket with
+// geth's settings (--http.*, --ws.*: address, port, modules, CORS,
+// virtual hosts, origins, timeouts), behind a handler of ours: the session
+// handler, which go-ethereum's node offers no place for. The node itself
+// keeps only IPC. HTTP and WebSocket share a port when both name the same
+// address and port.
+type rpcServers struct {
+	cfg     node.Config
+	apis    []rpc.API
+	front   func(http.Handler) http.Handler
+	servers []*http.Server
+	rpcs    []*rpc.Server
+	httpURL string
+	wsURL   string
+}
+
+// web3API is the web3_ namespace, which go-ethereum's node serves only on
+// its own servers.
+type web3API struct{ version string }
+
+// ClientVersion returns the node's name and version.
+func (w *web3API) ClientVersion() string { return w.version }
+
+// Sha3 returns the Keccak-256 of input.
+func (w *web3API) Sha3(input hexutil.Bytes) hexutil.Bytes { return crypto.Keccak256(input) }
+
+// newRPCServers takes over HTTP and WebSocket from cfg (clearing them in
+// it, so the node opens only IPC). Call it before node.New.
+func newRPCServers(cfg *node.Config) *rpcServers {
+	s := &rpcServers{cfg: *cfg, front: func(h http.Handler) http.Handler { return h }}
+	s.apis = []rpc.API{{Namespace: "web3", Service: &web3API{cfg.NodeName()}}}
+	cfg.HTTPHost, cfg.WSHost = "", ""
+	return s
+}
+
+// register adds apis to the node (IPC) and to these servers.
+func (s *rpcServers) register(stack *node.Node, apis []rpc.API) {
+	stack.RegisterAPIs(apis)
+	s.apis = append(s.apis, apis...)
+}
+
+func (s *rpcServers) newRPC(modules []string) (*rpc.Server, error) {
+	srv := rpc.NewServer()
+	srv.SetBatchLimits(s.cfg.BatchRequestLimit, s.cfg.BatchResponseMaxSize)
+	if err := node.RegisterApis(s.apis, modules, srv); err != nil {
+		return nil, err
+	}
+	s.rpcs = append(s.rpcs, srv)
+	return srv, nil
+}
+
+// Start implements node.Lifecycle: it listens and serves.
+func (s *rpcServers) Start() error {
+	c := &s.cfg
+	var httpH, wsH http.Handler
+	if c.HTTPHost != "" {
+		srv, err := s.newRPC(c.HTTPModules)
+		if err != nil {
+			return err
+		}
+		httpH = node.NewHTTPHandlerStack(srv, c.HTTPCors, c.HTTPVirtualHosts, nil, false)
+		if c.HTTPPathPrefix != "" {
+			httpH = http.StripPrefix(strings.TrimSuffix(c.HTTPPathPrefix, "/"), httpH)
+		}
+	}
+	if c.WSHost != "" {
+		srv, err := s.newRPC(c.WSModules)
+		if err != nil {
+			return err
+		}
+		wsH = node.NewWSHandlerStack(srv.WebsocketHandler(c.WSOrigins), nil)
+	}
+	shared := httpH != nil && wsH != nil && c.HTTPHost == c.WSHost && c.HTTPPort == c.WSPort
+	if httpH != nil {
+		h := httpH
+		if shared {
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if isWebSocketUpgrade(r) {
+					wsH.ServeHTTP(w, r)
+					return
+				}
+				httpH.ServeHTTP(w, r)
+			})
+		}
+		addr, err := s.serve(c.HTTPHost, c.HTTPPort, h, true)
+		if err != nil {
+			return err
+		}
+		s.httpURL = "http://" + addr
+		log.Info("JSON-RPC over HTTP", "url", s.httpURL)
+		if shared {
+			s.wsURL = "ws://" + addr
+		}
+	}
+	if wsH != nil && !shared {
+		addr, err := s.serve(c.WSHost, c.WSPort, wsH, false)
+		if err != nil {
+			return err
+		}
+		s.wsURL = "ws://" + addr
+	}
+	if s.wsURL != "" {
+		log.Info("JSON-RPC over WebSocket", "url", s.wsURL)
+	}
+	return nil
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}
+
+// serve listens on host:port and serves h behind the front handler.
+func (s *rpcServers) serve(host string, port int, h http.Handler, timeouts bool) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		s.Stop()
+		return "", fmt.Errorf("JSON-RPC server: %w", err)
+	}
+	srv := &http.Server{Handler: s.front(h), ReadHeaderTimeout: s.cfg.HTTPTimeouts.ReadHeaderTimeout}
+	if timeouts {
+		// WebSocket connections live long: only plain HTTP gets geth's
+		// read, write and idle timeouts.
+		t := s.cfg.HTTPTimeouts
+		srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = t.ReadTimeout, t.WriteTimeout, t.IdleTimeout
+	}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("JSON-RPC server failed", "addr", ln.Addr(), "err", err)
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Stop implements node.Lifecycle: it closes the listeners and every
+// connection, WebSocket ones included.
+func (s *rpcServers) Stop() error {
+	for _, srv := range s.rpcs {
+		srv.Stop()
+	}
+	for _, srv := range s.servers {
+		srv.Close()
+	}
+	s.rpcs, s.servers = nil, nil
+	return nil
+}
