@@ -7,22 +7,45 @@ import (
 
 	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
-// Gate is where the JSON-RPC layer asks who a request is. It implements
-// ethapi.Authenticator over a Verifier and the chain of an ethapi.Backend.
+// Gate is where the JSON-RPC layer asks who a request is and what it may
+// see: it implements ethapi.Gate over a Verifier and the chain of an
+// ethapi.Backend.
 type Gate struct {
 	v *Verifier
 	b ethapi.Backend
+	p *policy
 }
 
-var _ ethapi.Authenticator = (*Gate)(nil)
+var _ ethapi.Gate = (*Gate)(nil)
 
 // NewGate returns the gate of a node: v checks proofs, b is its chain.
-func NewGate(v *Verifier, b ethapi.Backend) *Gate { return &Gate{v: v, b: b} }
+func NewGate(v *Verifier, b ethapi.Backend) *Gate { return &Gate{v: v, b: b, p: newPolicy(b)} }
 
-// Caller implements ethapi.Authenticator: a signed call proves its "from";
+// Confidential implements ethapi.Gate: the contract answers
+// supportsInterface(ICocoConfidential).
+func (g *Gate) Confidential(ctx context.Context, st *state.StateDB, header *types.Header, addr common.Address) bool {
+	return g.p.confidential(st, header, addr)
+}
+
+// FilterLogs implements ethapi.Gate: logs of public contracts, and those
+// of confidential ones their canReadLog admits for reader.
+func (g *Gate) FilterLogs(ctx context.Context, reader *common.Address, logs []*types.Log) []*types.Log {
+	return g.p.filterLogs(ctx, reader, logs)
+}
+
+// CanReadTx implements ethapi.Gate: transactions to public contracts and
+// accounts; to a confidential one, for its sender and the readers its
+// canReadTx admits.
+func (g *Gate) CanReadTx(ctx context.Context, st *state.StateDB, header *types.Header, reader *common.Address, tx *types.Transaction, sender common.Address) bool {
+	return g.p.canReadTx(st, header, reader, tx, sender)
+}
+
+// Caller implements ethapi.Gate: a signed call proves its "from";
 // otherwise the request's session, if any, proves its address.
 func (g *Gate) Caller(ctx context.Context, call *ethapi.CallProof) (common.Address, bool, error) {
 	if call != nil && len(call.Auth) > 0 && string(call.Auth) != "null" {

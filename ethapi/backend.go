@@ -81,15 +81,24 @@ type Backend interface {
 	AccountManager() *accounts.Manager
 }
 
-// Authenticator tells who a request proved to be: by a session the
-// request presented (in its context) or by a signed call. It holds no
-// secret: every node answers alike.
-type Authenticator interface {
-	// Caller returns the address the request proved; ok is false for an
-	// anonymous request. A proof that does not hold (malformed, expired,
-	// for another chain, wrongly signed) is an error saying which, never
-	// anonymity. call is nil outside eth_call and eth_estimateGas.
+// Gate decides who a request is and what it may see of confidential
+// contracts (package confidential implements it). The methods that reveal
+// data ask it at exactly the points where they do.
+type Gate interface {
+	// Caller returns the address the request proved (a session, or a
+	// signed call when call is not nil); ok is false for an anonymous
+	// request. A proof that does not hold (malformed, expired, for another
+	// chain, wrongly signed) is an error saying which, never anonymity.
 	Caller(ctx context.Context, call *CallProof) (addr common.Address, ok bool, err error)
+	// Confidential reports whether the contract at addr declares itself
+	// confidential in st, the state after header.
+	Confidential(ctx context.Context, st *state.StateDB, header *types.Header, addr common.Address) bool
+	// FilterLogs returns, in order, the logs reader (nil: anonymous) may
+	// see; it may reuse the slice.
+	FilterLogs(ctx context.Context, reader *common.Address, logs []*types.Log) []*types.Log
+	// CanReadTx reports whether reader (nil: anonymous) may see tx, sent
+	// by sender, in st, the state after header (its block).
+	CanReadTx(ctx context.Context, st *state.StateDB, header *types.Header, reader *common.Address, tx *types.Transaction, sender common.Address) bool
 }
 
 // CallProof is a call object as eth_call received it, with its "auth".
@@ -101,14 +110,24 @@ type CallProof struct {
 	Auth  json.RawMessage
 }
 
-// anonymous is the Authenticator of a node that checks no proofs.
-type anonymous struct{}
+// openGate is the gate of a node without confidentiality: every request
+// is anonymous and everything is public.
+type openGate struct{}
 
-func (anonymous) Caller(ctx context.Context, call *CallProof) (common.Address, bool, error) {
+func (openGate) Caller(ctx context.Context, call *CallProof) (common.Address, bool, error) {
 	if call != nil && len(call.Auth) > 0 {
 		return common.Address{}, false, errors.New("this node does not check signed calls")
 	}
 	return common.Address{}, false, nil
+}
+func (openGate) Confidential(context.Context, *state.StateDB, *types.Header, common.Address) bool {
+	return false
+}
+func (openGate) FilterLogs(_ context.Context, _ *common.Address, logs []*types.Log) []*types.Log {
+	return logs
+}
+func (openGate) CanReadTx(context.Context, *state.StateDB, *types.Header, *common.Address, *types.Transaction, common.Address) bool {
+	return true
 }
 
 // Config holds the limits of the JSON-RPC methods.
@@ -131,19 +150,19 @@ type Config struct {
 type Service struct {
 	b       Backend
 	cfg     Config
-	auth    Authenticator
+	gate    Gate
 	filters *filters.FilterSystem
 	logs    *logsAPI // nil without a log result limit
 	quit    chan struct{}
 }
 
-// New makes the JSON-RPC service over b; auth proves callers (nil: every
-// request is anonymous).
-func New(b Backend, cfg Config, auth Authenticator) *Service {
-	if auth == nil {
-		auth = anonymous{}
+// New makes the JSON-RPC service over b; gate decides who callers are and
+// what they see (nil: every request is anonymous, everything public).
+func New(b Backend, cfg Config, gate Gate) *Service {
+	if gate == nil {
+		gate = openGate{}
 	}
-	s := &Service{b: b, cfg: cfg, auth: auth, quit: make(chan struct{})}
+	s := &Service{b: b, cfg: cfg, gate: gate, quit: make(chan struct{})}
 	s.filters = filters.NewFilterSystem(b, filters.Config{
 		Timeout: cfg.FilterTimeout, LogQueryLimit: cfg.LogQueryLimit, RangeLimit: cfg.RangeLimit,
 	})
@@ -154,18 +173,19 @@ func New(b Backend, cfg Config, auth Authenticator) *Service {
 func (s *Service) APIs() []rpc.API {
 	gethFilters := filters.NewFilterAPI(s.filters)
 	apis := []rpc.API{
-		{Namespace: "eth", Service: &EthAPI{b: s.b, cfg: s.cfg, auth: s.auth}},
+		{Namespace: "eth", Service: &EthAPI{b: s.b, cfg: s.cfg, gate: s.gate}},
 		{Namespace: "eth", Service: gethFilters},
 	}
-	if s.cfg.LogResultLimit > 0 {
+	if _, open := s.gate.(openGate); s.cfg.LogResultLimit > 0 || !open {
 		// Registered after geth's, its methods replace geth's eth_getLogs
-		// and log filter methods (logs.go).
-		s.logs = newLogsAPI(s.b, s.cfg, gethFilters, s.filters, s.quit)
+		// and log filter methods (logs.go), which know no limit and no
+		// gate.
+		s.logs = newLogsAPI(s.b, s.gate, s.cfg, gethFilters, s.filters, s.quit)
 		apis = append(apis, rpc.API{Namespace: "eth", Service: s.logs})
 	}
 	return append(apis, []rpc.API{
 		{Namespace: "net", Service: &NetAPI{b: s.b, cfg: s.cfg}},
-		{Namespace: "txpool", Service: &TxPoolAPI{b: s.b}},
+		{Namespace: "txpool", Service: &TxPoolAPI{b: s.b, gate: s.gate}},
 		{Namespace: "coco", Service: &CocoAPI{b: s.b}},
 		{Namespace: "coco", Service: &GovAPI{b: s.b}},
 		{Namespace: "eth", Service: &SendAPI{b: s.b, cfg: s.cfg}},

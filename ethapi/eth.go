@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/consensus/misc/eip4844"
 	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/eth/gasestimator"
@@ -26,34 +27,47 @@ import (
 type EthAPI struct {
 	b    Backend
 	cfg  Config
-	auth Authenticator // nil: every request is anonymous
+	gate Gate // nil: every request is anonymous, everything public
 }
 
-// caller returns who the request proved to be (see Authenticator).
-func (api *EthAPI) caller(ctx context.Context, call *CallProof) (common.Address, bool, error) {
-	if api.auth == nil {
-		return anonymous{}.Caller(ctx, call)
+func (api *EthAPI) theGate() Gate {
+	if api.gate == nil {
+		return openGate{}
 	}
-	return api.auth.Caller(ctx, call)
+	return api.gate
 }
 
-// proveCaller checks the proof of a call's sender: a signed call proves
-// "from"; a session without "from" makes the session's address the
-// sender, as a wallet's own account would be.
-func (api *EthAPI) proveCaller(ctx context.Context, args *TransactionArgs) error {
+// reader is who a request proved to be: nil for an anonymous one.
+func (api *EthAPI) reader(ctx context.Context) (*common.Address, error) {
+	return readerOf(ctx, api.theGate())
+}
+
+func readerOf(ctx context.Context, g Gate) (*common.Address, error) {
+	addr, ok, err := g.Caller(ctx, nil)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &addr, nil
+}
+
+// callCaller checks the proof of a call's sender (a signed call proves
+// "from"; a session proves its address) and returns the proven address,
+// nil for an anonymous call. A session without "from" makes the session's
+// address the sender, as a wallet's own account would be.
+func (api *EthAPI) callCaller(ctx context.Context, args *TransactionArgs) (*common.Address, error) {
 	var value *big.Int
 	if args.Value != nil {
 		value = args.Value.ToInt()
 	}
 	proof := &CallProof{From: args.From, To: args.To, Value: value, Data: args.data(), Auth: args.Auth}
-	addr, ok, err := api.caller(ctx, proof)
-	if err != nil {
-		return err
+	addr, ok, err := api.theGate().Caller(ctx, proof)
+	if err != nil || !ok {
+		return nil, err
 	}
-	if ok && args.From == nil {
+	if args.From == nil {
 		args.From = &addr
 	}
-	return nil
+	return &addr, nil
 }
 
 // ChainId returns the chain id (EIP-695).
@@ -117,12 +131,21 @@ func (api *EthAPI) GetStorageAt(ctx context.Context, address common.Address, hex
 	if err != nil {
 		return nil, newInvalidParamsError("unable to decode storage key: %s", err)
 	}
-	st, _, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
+	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
 	}
+	if api.theGate().Confidential(ctx, st, header, address) {
+		return nil, confidentialStorageError(address)
+	}
 	v := st.GetState(address, key)
 	return v[:], nil
+}
+
+// confidentialStorageError refuses to read a confidential contract's
+// storage: its state is read through its functions.
+func confidentialStorageError(addr common.Address) error {
+	return fmt.Errorf("the storage of %v is not readable: it is a confidential contract (call its functions)", addr)
 }
 
 // decodeStorageKey accepts a hex slot of up to 32 bytes, with or without
@@ -182,15 +205,74 @@ func (o *blockOverrides) apply(ctx *vm.BlockContext) {
 	}
 }
 
+// errConfidentialOverride refuses overrides in a call that touches a
+// confidential contract: they would let anyone rewrite its code and read
+// its storage.
+var errConfidentialOverride = errors.New("state and block overrides are refused in calls that touch a confidential contract")
+
 // doCall executes a message against the state of a block without
-// committing anything.
+// committing anything. A call that touches a confidential contract runs
+// as the proven caller, or as the zero address for an anonymous one,
+// whatever its "from" says; public contracts see "from" as geth gives it.
 func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides) (*core.ExecutionResult, error) {
 	if err := args.checkChainID(api.b.ChainConfig().ChainID); err != nil {
 		return nil, err
 	}
-	if err := api.proveCaller(ctx, &args); err != nil {
+	caller, err := api.callCaller(ctx, &args)
+	if err != nil {
 		return nil, err
 	}
+	touched := make(map[common.Address]struct{})
+	result, err := api.execCall(ctx, args, bnh, overrides, bo, touched)
+	if err != nil {
+		return nil, err
+	}
+	rerun, err := api.confidentialSender(ctx, &args, bnh, overrides != nil || bo != nil, caller, touched)
+	if err != nil || !rerun {
+		return result, err
+	}
+	return api.execCall(ctx, args, bnh, nil, nil, nil)
+}
+
+// confidentialSender decides whether a call that touched the contracts
+// in touched must run again as its proven caller (args.From is set to
+// it, the zero address when anonymous).
+func (api *EthAPI) confidentialSender(ctx context.Context, args *TransactionArgs, bnh rpc.BlockNumberOrHash, overridden bool, caller *common.Address, touched map[common.Address]struct{}) (bool, error) {
+	gate := api.theGate()
+	if _, open := gate.(openGate); open || len(touched) == 0 {
+		return false, nil
+	}
+	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
+	if err != nil {
+		return false, err
+	}
+	confidential := false
+	for addr := range touched {
+		if gate.Confidential(ctx, st, header, addr) {
+			confidential = true
+			break
+		}
+	}
+	if !confidential {
+		return false, nil
+	}
+	if overridden {
+		return false, errConfidentialOverride
+	}
+	want := common.Address{}
+	if caller != nil {
+		want = *caller
+	}
+	if args.from() == want {
+		return false, nil
+	}
+	args.From = &want
+	return true, nil
+}
+
+// execCall runs the call once; touched, if not nil, collects every account
+// the call enters.
+func (api *EthAPI) execCall(ctx context.Context, args TransactionArgs, bnh rpc.BlockNumberOrHash, overrides *StateOverride, bo *blockOverrides, touched map[common.Address]struct{}) (*core.ExecutionResult, error) {
 	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, bnh)
 	if err != nil {
 		return nil, err
@@ -214,7 +296,11 @@ func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.Blo
 		return nil, err
 	}
 	prepareCallContext(msg, &blockCtx)
-	evm := api.b.NewEVM(blockCtx, st, callVMConfig())
+	cfg := callVMConfig()
+	if touched != nil {
+		cfg.Tracer = enterRecorder(touched)
+	}
+	evm := api.b.NewEVM(blockCtx, st, cfg)
 	go func() {
 		<-ctx.Done()
 		evm.Cancel()
@@ -228,6 +314,15 @@ func (api *EthAPI) doCall(ctx context.Context, args TransactionArgs, bnh rpc.Blo
 		return nil, wrapCallError(err, msg.GasLimit)
 	}
 	return result, nil
+}
+
+// enterRecorder is a tracer that records every account a call enters.
+func enterRecorder(touched map[common.Address]struct{}) *tracing.Hooks {
+	return &tracing.Hooks{
+		OnEnter: func(depth int, typ byte, from, to common.Address, input []byte, gas uint64, value *big.Int) {
+			touched[to] = struct{}{}
+		},
+	}
 }
 
 // Call executes a read-only call. A revert answers JSON-RPC error code 3
@@ -248,8 +343,22 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 	if err := args.checkChainID(api.b.ChainConfig().ChainID); err != nil {
 		return 0, err
 	}
-	if err := api.proveCaller(ctx, &args); err != nil {
+	caller, err := api.callCaller(ctx, &args)
+	if err != nil {
 		return 0, err
+	}
+	if _, open := api.theGate().(openGate); !open {
+		// Learn which contracts the call touches with one run at the cap,
+		// then estimate as the sender a confidential contract would see.
+		touched := make(map[common.Address]struct{})
+		probe := args
+		probe.Gas = nil
+		if _, err := api.execCall(ctx, probe, latestIfNil(bnh), overrides, bo, touched); err != nil {
+			return 0, err
+		}
+		if _, err := api.confidentialSender(ctx, &args, latestIfNil(bnh), overrides != nil || bo != nil, caller, touched); err != nil {
+			return 0, err
+		}
 	}
 	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, latestIfNil(bnh))
 	if err != nil {
@@ -389,28 +498,45 @@ func checkTxFee(gasPrice *big.Int, gas uint64, cap float64) error {
 	return nil
 }
 
-// GetTransactionByHash returns a committed or pooled transaction, or null.
+// GetTransactionByHash returns a committed or pooled transaction, or null
+// (also for one the caller may not see).
 func (api *EthAPI) GetTransactionByHash(ctx context.Context, hash common.Hash) (*rpcTransaction, error) {
+	v, err := newView(ctx, api.b, api.gate)
+	if err != nil {
+		return nil, err
+	}
 	if tx, blockHash, number, index := api.b.GetTransaction(ctx, hash); tx != nil {
 		header := headerByHash(ctx, api.b, blockHash)
-		if header == nil {
+		if header == nil || !v.tx(tx, blockHash) {
 			return nil, nil
 		}
 		return newRPCTransaction(tx, blockHash, number, header.Time, index, header.BaseFee, api.b.ChainConfig()), nil
 	}
 	if tx := api.b.PoolTransaction(hash); tx != nil {
-		return newRPCPendingTransaction(tx, api.b.CurrentHeader(), api.b.ChainConfig()), nil
+		head := api.b.CurrentHeader()
+		if !v.tx(tx, head.Hash()) {
+			return nil, nil
+		}
+		return newRPCPendingTransaction(tx, head, api.b.ChainConfig()), nil
 	}
 	return nil, nil
 }
 
-// GetRawTransactionByHash returns the encoding of a transaction.
+// GetRawTransactionByHash returns the encoding of a transaction, or null.
 func (api *EthAPI) GetRawTransactionByHash(ctx context.Context, hash common.Hash) (hexutil.Bytes, error) {
-	tx, _, _, _ := api.b.GetTransaction(ctx, hash)
+	v, err := newView(ctx, api.b, api.gate)
+	if err != nil {
+		return nil, err
+	}
+	tx, blockHash, _, _ := api.b.GetTransaction(ctx, hash)
 	if tx == nil {
 		if tx = api.b.PoolTransaction(hash); tx == nil {
 			return nil, nil
 		}
+		blockHash = api.b.CurrentHeader().Hash()
+	}
+	if !v.tx(tx, blockHash) {
+		return nil, nil
 	}
 	return tx.MarshalBinary()
 }
@@ -418,8 +544,12 @@ func (api *EthAPI) GetRawTransactionByHash(ctx context.Context, hash common.Hash
 // GetTransactionReceipt returns the receipt of a committed transaction, or
 // null while it is pending or unknown.
 func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error) {
+	v, err := newView(ctx, api.b, api.gate)
+	if err != nil {
+		return nil, err
+	}
 	tx, blockHash, number, index := api.b.GetTransaction(ctx, hash)
-	if tx == nil {
+	if tx == nil || !v.tx(tx, blockHash) {
 		return nil, nil
 	}
 	receipts := receiptsByHash(ctx, api.b, blockHash)
@@ -428,7 +558,7 @@ func (api *EthAPI) GetTransactionReceipt(ctx context.Context, hash common.Hash) 
 	}
 	header := headerByHash(ctx, api.b, blockHash)
 	signer := types.MakeSigner(api.b.ChainConfig(), header.Number, header.Time)
-	return marshalReceipt(receipts[index], blockHash, number, signer, tx, int(index)), nil
+	return marshalReceipt(v.receipt(receipts[index]), blockHash, number, signer, tx, int(index)), nil
 }
 
 // GetBlockByNumber returns a block, or null when it does not exist. The
@@ -443,7 +573,7 @@ func (api *EthAPI) GetBlockByNumber(ctx context.Context, number rpc.BlockNumber,
 	if block == nil {
 		return nil, nil
 	}
-	return rpcMarshalBlock(block, true, fullTx, api.b.ChainConfig()), nil
+	return api.marshalBlock(ctx, block, fullTx)
 }
 
 func (api *EthAPI) pendingBlock(fullTx bool) map[string]any {
@@ -468,7 +598,7 @@ func (api *EthAPI) GetBlockByHash(ctx context.Context, hash common.Hash, fullTx 
 	if block == nil {
 		return nil, nil
 	}
-	return rpcMarshalBlock(block, true, fullTx, api.b.ChainConfig()), nil
+	return api.marshalBlock(ctx, block, fullTx)
 }
 
 // GetHeaderByNumber returns a block header, or null.
@@ -514,21 +644,53 @@ func (api *EthAPI) GetBlockTransactionCountByHash(ctx context.Context, hash comm
 	return &n
 }
 
-func (api *EthAPI) txAt(block *types.Block, index hexutil.Uint) *rpcTransaction {
-	if block == nil || int(index) >= len(block.Transactions()) {
-		return nil
+// marshalBlock is a block's JSON. With full transactions, only those the
+// caller may see are listed (with their positions in the block); a list
+// of hashes is always complete, so the header verifies.
+func (api *EthAPI) marshalBlock(ctx context.Context, block *types.Block, fullTx bool) (map[string]any, error) {
+	out := rpcMarshalBlock(block, true, fullTx, api.b.ChainConfig())
+	if !fullTx {
+		return out, nil
 	}
-	return newRPCTransaction(block.Transactions()[index], block.Hash(), block.NumberU64(), block.Time(), uint64(index), block.BaseFee(), api.b.ChainConfig())
+	v, err := newView(ctx, api.b, api.gate)
+	if err != nil {
+		return nil, err
+	}
+	if v.open {
+		return out, nil
+	}
+	txs, idx := v.blockTxs(block)
+	list := make([]any, len(txs))
+	for i, tx := range txs {
+		list[i] = newRPCTransaction(tx, block.Hash(), block.NumberU64(), block.Time(), uint64(idx[i]), block.BaseFee(), api.b.ChainConfig())
+	}
+	out["transactions"] = list
+	return out, nil
+}
+
+func (api *EthAPI) txAt(ctx context.Context, block *types.Block, index hexutil.Uint) (*rpcTransaction, error) {
+	if block == nil || int(index) >= len(block.Transactions()) {
+		return nil, nil
+	}
+	v, err := newView(ctx, api.b, api.gate)
+	if err != nil {
+		return nil, err
+	}
+	tx := block.Transactions()[index]
+	if !v.tx(tx, block.Hash()) {
+		return nil, nil
+	}
+	return newRPCTransaction(tx, block.Hash(), block.NumberU64(), block.Time(), uint64(index), block.BaseFee(), api.b.ChainConfig()), nil
 }
 
 // GetTransactionByBlockNumberAndIndex returns a transaction, or null.
-func (api *EthAPI) GetTransactionByBlockNumberAndIndex(ctx context.Context, number rpc.BlockNumber, index hexutil.Uint) *rpcTransaction {
-	return api.txAt(blockByNumberOrHash(ctx, api.b, rpc.BlockNumberOrHashWithNumber(number)), index)
+func (api *EthAPI) GetTransactionByBlockNumberAndIndex(ctx context.Context, number rpc.BlockNumber, index hexutil.Uint) (*rpcTransaction, error) {
+	return api.txAt(ctx, blockByNumberOrHash(ctx, api.b, rpc.BlockNumberOrHashWithNumber(number)), index)
 }
 
 // GetTransactionByBlockHashAndIndex returns a transaction, or null.
-func (api *EthAPI) GetTransactionByBlockHashAndIndex(ctx context.Context, hash common.Hash, index hexutil.Uint) *rpcTransaction {
-	return api.txAt(blockByHash(ctx, api.b, hash), index)
+func (api *EthAPI) GetTransactionByBlockHashAndIndex(ctx context.Context, hash common.Hash, index hexutil.Uint) (*rpcTransaction, error) {
+	return api.txAt(ctx, blockByHash(ctx, api.b, hash), index)
 }
 
 // GetBlockReceipts returns all receipts of a block, or null.
@@ -537,15 +699,21 @@ func (api *EthAPI) GetBlockReceipts(ctx context.Context, bnh rpc.BlockNumberOrHa
 	if block == nil {
 		return nil, nil
 	}
+	v, err := newView(ctx, api.b, api.gate)
+	if err != nil {
+		return nil, err
+	}
 	receipts := receiptsByHash(ctx, api.b, block.Hash())
 	txs := block.Transactions()
 	if len(receipts) != len(txs) {
 		return nil, fmt.Errorf("receipts length mismatch: %d vs %d", len(receipts), len(txs))
 	}
 	signer := types.MakeSigner(api.b.ChainConfig(), block.Number(), block.Time())
-	out := make([]map[string]any, len(receipts))
+	out := make([]map[string]any, 0, len(receipts))
 	for i, r := range receipts {
-		out[i] = marshalReceipt(r, block.Hash(), block.NumberU64(), signer, txs[i], i)
+		if v.tx(txs[i], block.Hash()) {
+			out = append(out, marshalReceipt(v.receipt(r), block.Hash(), block.NumberU64(), signer, txs[i], i))
+		}
 	}
 	return out, nil
 }
@@ -608,7 +776,39 @@ func (api *NetAPI) Listening() bool { return true }
 func (api *NetAPI) PeerCount() hexutil.Uint { return 0 }
 
 // TxPoolAPI is the txpool_ namespace.
-type TxPoolAPI struct{ b Backend }
+type TxPoolAPI struct {
+	b    Backend
+	gate Gate
+}
+
+// content is the pool as the caller may see it.
+func (api *TxPoolAPI) content(ctx context.Context) (pending, queued map[common.Address][]*types.Transaction, err error) {
+	v, err := newView(ctx, api.b, api.gate)
+	if err != nil {
+		return nil, nil, err
+	}
+	pending, queued = api.b.PoolContent()
+	if v.open {
+		return pending, queued, nil
+	}
+	head := api.b.CurrentHeader().Hash()
+	visible := func(m map[common.Address][]*types.Transaction) map[common.Address][]*types.Transaction {
+		out := make(map[common.Address][]*types.Transaction, len(m))
+		for addr, list := range m {
+			var keep []*types.Transaction
+			for _, tx := range list {
+				if v.tx(tx, head) {
+					keep = append(keep, tx)
+				}
+			}
+			if len(keep) > 0 {
+				out[addr] = keep
+			}
+		}
+		return out
+	}
+	return visible(pending), visible(queued), nil
+}
 
 // Status returns the number of pending and queued transactions.
 func (api *TxPoolAPI) Status() map[string]hexutil.Uint {
@@ -630,26 +830,35 @@ func (api *TxPoolAPI) group(txs map[common.Address][]*types.Transaction) map[str
 }
 
 // Content returns the pooled transactions by account and nonce.
-func (api *TxPoolAPI) Content() map[string]map[string]map[string]*rpcTransaction {
-	pending, queued := api.b.PoolContent()
+func (api *TxPoolAPI) Content(ctx context.Context) (map[string]map[string]map[string]*rpcTransaction, error) {
+	pending, queued, err := api.content(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]map[string]map[string]*rpcTransaction{
 		"pending": api.group(pending),
 		"queued":  api.group(queued),
-	}
+	}, nil
 }
 
 // ContentFrom returns the pooled transactions of one account.
-func (api *TxPoolAPI) ContentFrom(addr common.Address) map[string]map[string]*rpcTransaction {
-	pending, queued := api.b.PoolContent()
+func (api *TxPoolAPI) ContentFrom(ctx context.Context, addr common.Address) (map[string]map[string]*rpcTransaction, error) {
+	pending, queued, err := api.content(ctx)
+	if err != nil {
+		return nil, err
+	}
 	one := func(m map[common.Address][]*types.Transaction) map[string]*rpcTransaction {
 		return api.group(map[common.Address][]*types.Transaction{addr: m[addr]})[addr.Hex()]
 	}
-	return map[string]map[string]*rpcTransaction{"pending": one(pending), "queued": one(queued)}
+	return map[string]map[string]*rpcTransaction{"pending": one(pending), "queued": one(queued)}, nil
 }
 
 // Inspect summarises the pooled transactions as text, as geth does.
-func (api *TxPoolAPI) Inspect() map[string]map[string]map[string]string {
-	pending, queued := api.b.PoolContent()
+func (api *TxPoolAPI) Inspect(ctx context.Context) (map[string]map[string]map[string]string, error) {
+	pending, queued, err := api.content(ctx)
+	if err != nil {
+		return nil, err
+	}
 	format := func(txs map[common.Address][]*types.Transaction) map[string]map[string]string {
 		out := make(map[string]map[string]string, len(txs))
 		for addr, list := range txs {
@@ -665,5 +874,5 @@ func (api *TxPoolAPI) Inspect() map[string]map[string]map[string]string {
 		}
 		return out
 	}
-	return map[string]map[string]map[string]string{"pending": format(pending), "queued": format(queued)}
+	return map[string]map[string]map[string]string{"pending": format(pending), "queued": format(queued)}, nil
 }

@@ -93,6 +93,7 @@ const (
 // logsAPI serves eth_getLogs and the log filters with a bound on results.
 type logsAPI struct {
 	b      Backend
+	gate   Gate // what each caller may see of the logs
 	fs     *filters.FilterSystem
 	geth   *filters.FilterAPI   // block and pending-transaction filters
 	events *filters.EventSystem // feeds the log filters
@@ -139,9 +140,13 @@ func (e *filterOverflowError) ErrorCode() int { return errCodeLimitExceeded }
 
 // newLogsAPI makes the bounded log API of s over geth's FilterAPI. Idle
 // filters are removed until quit closes.
-func newLogsAPI(b Backend, cfg Config, geth *filters.FilterAPI, fs *filters.FilterSystem, quit <-chan struct{}) *logsAPI {
+func newLogsAPI(b Backend, gate Gate, cfg Config, geth *filters.FilterAPI, fs *filters.FilterSystem, quit <-chan struct{}) *logsAPI {
+	if gate == nil {
+		gate = openGate{}
+	}
 	a := &logsAPI{
 		b:           b,
+		gate:        gate,
 		fs:          fs,
 		geth:        geth,
 		events:      filters.NewEventSystem(fs),
@@ -157,6 +162,10 @@ func newLogsAPI(b Backend, cfg Config, geth *filters.FilterAPI, fs *filters.Filt
 	}
 	if a.timeout <= 0 {
 		a.timeout = defaultFilterTimeout
+	}
+	if a.limit <= 0 {
+		// No cap (this API also serves when a gate filters logs).
+		a.limit = math.MaxInt32
 	}
 	go a.expireLoop(quit)
 	return a
@@ -233,7 +242,13 @@ func (a *logsAPI) gather(sub *filters.Subscription, ch <-chan []*types.Log) {
 
 // GetFilterChanges answers eth_getFilterChanges: a log filter's logs since
 // the last call; other ids are geth's filters.
-func (a *logsAPI) GetFilterChanges(id rpc.ID) (interface{}, error) {
+//
+// The logs are shown as the caller who polls may see them.
+func (a *logsAPI) GetFilterChanges(ctx context.Context, id rpc.ID) (interface{}, error) {
+	v, err := newView(ctx, a.b, a.gate)
+	if err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	f := a.filters[id]
 	if f == nil {
@@ -250,6 +265,7 @@ func (a *logsAPI) GetFilterChanges(id rpc.ID) (interface{}, error) {
 	logs := f.logs
 	f.logs = nil
 	a.mu.Unlock()
+	logs = v.logs(logs)
 	if logs == nil {
 		logs = []*types.Log{}
 	}
@@ -323,10 +339,15 @@ func blockArg(n *big.Int) int64 {
 
 // blockLogs searches one block; a block is never split.
 func (a *logsAPI) blockLogs(ctx context.Context, hash common.Hash, addrs []common.Address, topics [][]common.Hash) ([]*types.Log, error) {
+	v, err := newView(ctx, a.b, a.gate)
+	if err != nil {
+		return nil, err
+	}
 	logs, err := a.fs.NewBlockFilter(hash, addrs, topics).Logs(ctx)
 	if err != nil {
 		return nil, err
 	}
+	logs = v.logs(logs)
 	if len(logs) > a.limit {
 		log.Debug("Refused log query over the result limit", "limit", a.limit, "block", hash)
 		return nil, &limitExceededError{limit: a.limit}
@@ -387,6 +408,10 @@ func (a *logsAPI) rangeLogs(ctx context.Context, begin, end int64, addrs []commo
 	if first > last {
 		return nil, errLogsBlockRange
 	}
+	v, err := newView(ctx, a.b, a.gate)
+	if err != nil {
+		return nil, err
+	}
 	mb := a.b.NewMatcherBackend()
 	defer mb.Close()
 	synced, err := mb.SyncLogIndex(ctx)
@@ -420,6 +445,7 @@ func (a *logsAPI) rangeLogs(ctx context.Context, begin, end int64, addrs []commo
 		if err != nil {
 			return nil, err
 		}
+		logs = v.logs(logs)
 		if a.onChunk != nil {
 			a.onChunk(from, to, len(logs))
 		}
@@ -505,4 +531,90 @@ func (a *logsAPI) nextBlocks(blocks, span uint64, found, room int) uint64 {
 		next = min(next, uint64(room)*span/uint64(found))
 	}
 	return max(next, 1)
+}
+
+// Subscriptions that reveal transactions and logs, in place of geth's
+// (registered after them, same names), so that each subscriber sees only
+// what it may: logs and pending transactions of confidential contracts
+// pass the gate for the subscriber's session. A subscriber whose session
+// expires gets nothing more.
+
+// Logs answers eth_subscribe("logs", criteria).
+func (a *logsAPI) Logs(ctx context.Context, crit filters.FilterCriteria) (*rpc.Subscription, error) {
+	notifier, supported := rpc.NotifierFromContext(ctx)
+	if !supported {
+		return &rpc.Subscription{}, rpc.ErrNotificationsUnsupported
+	}
+	if _, err := newView(ctx, a.b, a.gate); err != nil {
+		return nil, err
+	}
+	matched := make(chan []*types.Log, 128)
+	sub, err := a.events.SubscribeLogs(ethereum.FilterQuery(crit), matched)
+	if err != nil {
+		return nil, err
+	}
+	rpcSub := notifier.CreateSubscription()
+	go func() {
+		defer sub.Unsubscribe()
+		for {
+			select {
+			case logs := <-matched:
+				v, err := newView(ctx, a.b, a.gate)
+				if err != nil {
+					return
+				}
+				for _, l := range v.logs(logs) {
+					notifier.Notify(rpcSub.ID, l)
+				}
+			case <-rpcSub.Err():
+				return
+			case <-a.quit:
+				return
+			}
+		}
+	}()
+	return rpcSub, nil
+}
+
+// NewPendingTransactions answers eth_subscribe("newPendingTransactions",
+// fullTx): hashes, or whole transactions with fullTx true.
+func (a *logsAPI) NewPendingTransactions(ctx context.Context, fullTx *bool) (*rpc.Subscription, error) {
+	notifier, supported := rpc.NotifierFromContext(ctx)
+	if !supported {
+		return &rpc.Subscription{}, rpc.ErrNotificationsUnsupported
+	}
+	if _, err := newView(ctx, a.b, a.gate); err != nil {
+		return nil, err
+	}
+	pending := make(chan []*types.Transaction, 128)
+	sub := a.events.SubscribePendingTxs(pending)
+	rpcSub := notifier.CreateSubscription()
+	go func() {
+		defer sub.Unsubscribe()
+		for {
+			select {
+			case txs := <-pending:
+				v, err := newView(ctx, a.b, a.gate)
+				if err != nil {
+					return
+				}
+				head := a.b.CurrentHeader()
+				for _, tx := range txs {
+					if !v.tx(tx, head.Hash()) {
+						continue
+					}
+					if fullTx != nil && *fullTx {
+						notifier.Notify(rpcSub.ID, newRPCPendingTransaction(tx, head, a.b.ChainConfig()))
+					} else {
+						notifier.Notify(rpcSub.ID, tx.Hash())
+					}
+				}
+			case <-rpcSub.Err():
+				return
+			case <-a.quit:
+				return
+			}
+		}
+	}()
+	return rpcSub, nil
 }

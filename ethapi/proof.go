@@ -69,6 +69,9 @@ func (api *EthAPI) GetProof(ctx context.Context, address common.Address, storage
 	if err != nil {
 		return nil, err
 	}
+	if api.theGate().Confidential(ctx, st, header, address) {
+		return nil, confidentialStorageError(address)
+	}
 	storageRoot := st.GetStorageRoot(address)
 	slots := make([]SlotProof, len(keys))
 	var storageTrie state.Trie

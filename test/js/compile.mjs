@@ -37,6 +37,7 @@ function findImports(importPath) {
   const candidates = [
     path.join(here, 'node_modules', importPath),
     path.join(contractsDir, importPath),
+    path.resolve(here, '..', '..', importPath), // the repo's own, e.g. confidential/ICocoConfidential.sol
   ];
   for (const c of candidates) {
     if (fs.existsSync(c)) return { contents: fs.readFileSync(c, 'utf8') };

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ethers } from 'ethers';
 import { useNode, test, CHAIN_ID } from './lib/node.mjs';
+import { siweMessage, login as loginOn } from './lib/session.mjs';
 
 const ctx = useNode('session');
 const wallet = ethers.Wallet.createRandom();
@@ -16,18 +17,8 @@ const wallet = ethers.Wallet.createRandom();
 const WHO_AM_I = '0x3360005260206000f3';
 const ZERO_WORD = ethers.zeroPadValue('0x', 32);
 
-function siwe(address, { chainId = CHAIN_ID, issuedAt = new Date(), ttlMs = 3600_000 } = {}) {
-  const exp = new Date(issuedAt.getTime() + ttlMs);
-  const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return `app.example wants you to sign in with your Ethereum account:\n${address}\n\n` +
-    `Sign in to cocogeth\n\nURI: https://app.example\nVersion: 1\nChain ID: ${chainId}\n` +
-    `Nonce: ${ethers.hexlify(ethers.randomBytes(8)).slice(2)}\nIssued At: ${iso(issuedAt)}\nExpiration Time: ${iso(exp)}`;
-}
-
-async function login(signer, opts) {
-  const message = siwe(signer.address, opts);
-  return ctx.node.rpc('coco_login', [message, await signer.signMessage(message)]);
-}
+const siwe = siweMessage;
+const login = (signer, opts) => loginOn(ctx.node, signer, opts);
 
 /** JSON-RPC over HTTP with extra headers or a URL suffix. */
 async function post(method, params, { headers = {}, query = '' } = {}) {

@@ -1,0 +1,110 @@
+package ethapi
+
+import (
+	"context"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// view is what one request's reader may see of transactions, receipts
+// and logs: everything on a node without confidentiality; otherwise what
+// the gate admits, each at the state of its own block.
+type view struct {
+	ctx    context.Context
+	b      Backend
+	gate   Gate
+	open   bool
+	reader *common.Address // nil: anonymous
+	states map[common.Hash]*state.StateDB
+	heads  map[common.Hash]*types.Header
+}
+
+// newView returns the view of the request ctx belongs to; a session that
+// does not hold is an error.
+func newView(ctx context.Context, b Backend, gate Gate) (*view, error) {
+	if gate == nil {
+		gate = openGate{}
+	}
+	v := &view{ctx: ctx, b: b, gate: gate}
+	if _, v.open = gate.(openGate); v.open {
+		return v, nil
+	}
+	reader, err := readerOf(ctx, gate)
+	if err != nil {
+		return nil, err
+	}
+	v.reader = reader
+	v.states, v.heads = make(map[common.Hash]*state.StateDB), make(map[common.Hash]*types.Header)
+	return v, nil
+}
+
+// stateAt opens the state after block hash, once per request.
+func (v *view) stateAt(hash common.Hash) (*state.StateDB, *types.Header) {
+	if st, ok := v.states[hash]; ok {
+		return st, v.heads[hash]
+	}
+	st, h, err := v.b.StateAndHeaderByNumberOrHash(v.ctx, rpc.BlockNumberOrHashWithHash(hash, false))
+	if err != nil {
+		st, h = nil, nil
+	}
+	v.states[hash], v.heads[hash] = st, h
+	return st, h
+}
+
+// tx reports whether the reader may see tx, committed in block blockHash
+// (the head's hash for a pooled one).
+func (v *view) tx(tx *types.Transaction, blockHash common.Hash) bool {
+	if v.open || tx.To() == nil {
+		return true
+	}
+	st, h := v.stateAt(blockHash)
+	if st == nil {
+		return false
+	}
+	sender, err := types.Sender(types.LatestSigner(v.b.ChainConfig()), tx)
+	if err != nil {
+		return false
+	}
+	return v.gate.CanReadTx(v.ctx, st, h, v.reader, tx, sender)
+}
+
+// logs keeps the logs the reader may see.
+func (v *view) logs(logs []*types.Log) []*types.Log {
+	if v.open || len(logs) == 0 {
+		return logs
+	}
+	return v.gate.FilterLogs(v.ctx, v.reader, logs)
+}
+
+// receipt is r as the reader may see it: only its visible logs, and a
+// bloom of those.
+func (v *view) receipt(r *types.Receipt) *types.Receipt {
+	if v.open || len(r.Logs) == 0 {
+		return r
+	}
+	logs := v.logs(append([]*types.Log(nil), r.Logs...))
+	if len(logs) == len(r.Logs) {
+		return r
+	}
+	cp := *r
+	cp.Logs = logs
+	cp.Bloom = types.CreateBloom(&cp)
+	return &cp
+}
+
+// block returns the transactions of block the reader may see, with their
+// positions in the block.
+func (v *view) blockTxs(block *types.Block) (types.Transactions, []int) {
+	txs := block.Transactions()
+	idx := make([]int, 0, len(txs))
+	out := make(types.Transactions, 0, len(txs))
+	for i, tx := range txs {
+		if v.tx(tx, block.Hash()) {
+			out, idx = append(out, tx), append(idx, i)
+		}
+	}
+	return out, idx
+}
