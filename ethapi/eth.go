@@ -348,16 +348,17 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 		return 0, err
 	}
 	if _, open := api.theGate().(openGate); !open {
-		// Learn which contracts the call touches with one run at the cap,
-		// then estimate as the sender a confidential contract would see.
+		// Learn which contracts the call touches with one run at the cap
+		// and no fee, then estimate as the sender a confidential contract
+		// would see. A run that fails before executing fails alike at any
+		// gas: the estimator below answers it with geth's error.
 		touched := make(map[common.Address]struct{})
 		probe := args
-		probe.Gas = nil
-		if _, err := api.execCall(ctx, probe, latestIfNil(bnh), overrides, bo, touched); err != nil {
-			return 0, err
-		}
-		if _, err := api.confidentialSender(ctx, &args, latestIfNil(bnh), overrides != nil || bo != nil, caller, touched); err != nil {
-			return 0, err
+		probe.Gas, probe.GasPrice, probe.MaxFeePerGas, probe.MaxPriorityFeePerGas = nil, nil, nil, nil
+		if _, err := api.execCall(ctx, probe, latestIfNil(bnh), overrides, bo, touched); err == nil {
+			if _, err := api.confidentialSender(ctx, &args, latestIfNil(bnh), overrides != nil || bo != nil, caller, touched); err != nil {
+				return 0, err
+			}
 		}
 	}
 	st, header, err := api.b.StateAndHeaderByNumberOrHash(ctx, latestIfNil(bnh))
