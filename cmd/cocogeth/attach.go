@@ -9,7 +9,6 @@ import (
 	"syscall"
 
 	"github.com/ethereum/go-ethereum/console"
-	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/urfave/cli/v2"
 )
 
@@ -21,13 +20,14 @@ var attachCommand = &cli.Command{
 	Name:      "attach",
 	Usage:     "Start an interactive JavaScript console attached to a running node",
 	ArgsUsage: "[endpoint]",
-	Flags:     []cli.Flag{dataDirFlag, execFlag},
+	Flags:     []cli.Flag{dataDirFlag, execFlag, sessionFlag},
 	Description: `The console is go-ethereum's JavaScript console. The endpoint is an IPC
 path, an http(s):// or ws(s):// URL; by default the IPC socket in --datadir.`,
 	Action: func(ctx *cli.Context) error {
 		script := ctx.String(execFlag.Name)
+		session := ctx.String(sessionFlag.Name)
 		// Flags after the endpoint are not parsed by the CLI library; accept
-		// --exec there too, as users type it.
+		// --exec and --session there too, as users type them.
 		tail := ctx.Args().Tail()
 		for len(tail) > 0 {
 			switch a := tail[0]; {
@@ -35,6 +35,10 @@ path, an http(s):// or ws(s):// URL; by default the IPC socket in --datadir.`,
 				script, tail = tail[1], tail[2:]
 			case strings.HasPrefix(a, "--exec=") || strings.HasPrefix(a, "-exec="):
 				script, tail = a[strings.Index(a, "=")+1:], tail[1:]
+			case (a == "--session" || a == "-session") && len(tail) > 1:
+				session, tail = tail[1], tail[2:]
+			case strings.HasPrefix(a, "--session=") || strings.HasPrefix(a, "-session="):
+				session, tail = a[strings.Index(a, "=")+1:], tail[1:]
 			default:
 				return fmt.Errorf("unexpected argument %q after the endpoint", a)
 			}
@@ -43,7 +47,7 @@ path, an http(s):// or ws(s):// URL; by default the IPC socket in --datadir.`,
 		if endpoint == "" {
 			endpoint = filepath.Join(ctx.String(dataDirFlag.Name), clientName+".ipc")
 		}
-		client, err := rpc.Dial(endpoint)
+		client, err := dialWithSession(ctx.Context, endpoint, session)
 		if err != nil {
 			return fmt.Errorf("unable to attach to %s: %v", endpoint, err)
 		}

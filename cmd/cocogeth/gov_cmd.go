@@ -25,7 +25,7 @@ var allFlag = &cli.BoolFlag{Name: "all", Usage: "List every proposal, not only t
 var constitutionCommand = &cli.Command{
 	Name:   "constitution",
 	Usage:  "Show the network's constitution (coco_constitution)",
-	Flags:  []cli.Flag{rpcFlag, jsonFlag},
+	Flags:  []cli.Flag{rpcFlag, sessionFlag, jsonFlag},
 	Action: showConstitution,
 }
 
@@ -33,7 +33,7 @@ var proposalsCommand = &cli.Command{
 	Name:      "proposals",
 	Usage:     "List the open proposals, or every one with --all, or show one by id",
 	ArgsUsage: "[id]",
-	Flags:     []cli.Flag{rpcFlag, allFlag, jsonFlag},
+	Flags:     []cli.Flag{rpcFlag, sessionFlag, allFlag, jsonFlag},
 	Action:    showProposals,
 }
 

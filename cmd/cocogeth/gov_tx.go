@@ -31,20 +31,33 @@ var (
 	accountFlag  = &cli.StringFlag{Name: "account", Usage: "Account that signs: address or index in the keystore (default: the keystore's only account)"}
 	nodeSignFlag = &cli.BoolFlag{Name: "node-sign", Usage: "Let the node sign with its unlocked account --account (eth_sendTransaction) instead of the local keystore"}
 	timeoutFlag  = &cli.DurationFlag{Name: "timeout", Usage: "How long to wait for the transaction's receipt", Value: time.Minute}
+	sessionFlag  = &cli.StringFlag{Name: "session", Usage: "Session token (cocogeth session) to present to the node over HTTP or WebSocket"}
 	jsonFlag     = &cli.BoolFlag{Name: "json", Usage: "Print the node's JSON answer"}
 )
 
 // txFlags are the flags of the commands that send a transaction.
-var txFlags = []cli.Flag{rpcFlag, dataDirFlag, keystoreDir, accountFlag, passwordFlag, nodeSignFlag, timeoutFlag}
+var txFlags = []cli.Flag{rpcFlag, sessionFlag, dataDirFlag, keystoreDir, accountFlag, passwordFlag, nodeSignFlag, timeoutFlag}
 
 // dialNode connects to the node of --rpc.
 func dialNode(ctx *cli.Context) (*rpc.Client, error) {
 	endpoint := ctx.String(rpcFlag.Name)
-	c, err := rpc.DialContext(ctx.Context, endpoint)
+	c, err := dialWithSession(ctx.Context, endpoint, ctx.String(sessionFlag.Name))
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the node at %s: %v", endpoint, err)
 	}
 	return c, nil
+}
+
+// dialWithSession connects to endpoint, presenting the session token (if
+// any) as a bearer token over HTTP and in the WebSocket handshake.
+func dialWithSession(ctx context.Context, endpoint, token string) (*rpc.Client, error) {
+	if token == "" {
+		return rpc.DialContext(ctx, endpoint)
+	}
+	if !strings.Contains(endpoint, "://") {
+		return nil, errors.New("--session needs an http(s):// or ws(s):// endpoint (IPC is local and takes none)")
+	}
+	return rpc.DialOptions(ctx, endpoint, rpc.WithHeader("Authorization", "Bearer "+token))
 }
 
 // callCoco makes a coco_ call and explains a node that does not serve it.
@@ -82,38 +95,49 @@ func newSender(ctx *cli.Context, c *rpc.Client) (*sender, error) {
 		s.from = common.HexToAddress(want)
 		return s, nil
 	}
-	ks, dir, err := openKeyStore(ctx)
+	ks, acc, err := unlockAccount(ctx)
 	if err != nil {
 		return nil, err
+	}
+	s.ks, s.from = ks, acc.Address
+	return s, nil
+}
+
+// unlockAccount unlocks the account of --account (default: the keystore's
+// only one) in the local keystore, with --password or a prompted one.
+func unlockAccount(ctx *cli.Context) (*keystore.KeyStore, accounts.Account, error) {
+	want := ctx.String(accountFlag.Name)
+	ks, dir, err := openKeyStore(ctx)
+	if err != nil {
+		return nil, accounts.Account{}, err
 	}
 	var acc accounts.Account
 	switch accs := ks.Accounts(); {
 	case want != "":
 		if acc, err = resolveAccount(ks, want); err != nil {
-			return nil, fmt.Errorf("account %s: %v (keystore %s)", want, err, dir)
+			return nil, acc, fmt.Errorf("account %s: %v (keystore %s)", want, err, dir)
 		}
 	case len(accs) == 1:
 		acc = accs[0]
 	case len(accs) == 0:
-		return nil, fmt.Errorf("no account in keystore %s: create one (cocogeth account new / import) or give --keystore, or sign on the node with --node-sign --account ADDRESS", dir)
+		return nil, acc, fmt.Errorf("no account in keystore %s: create one (cocogeth account new / import) or give --keystore, or sign on the node with --node-sign --account ADDRESS", dir)
 	default:
-		return nil, fmt.Errorf("keystore %s holds %d accounts: choose one with --account", dir, len(accs))
+		return nil, acc, fmt.Errorf("keystore %s holds %d accounts: choose one with --account", dir, len(accs))
 	}
 	var pw string
 	if file := ctx.String(passwordFlag.Name); file != "" {
 		lines, err := readPasswordFile(file)
 		if err != nil {
-			return nil, err
+			return nil, acc, err
 		}
 		pw = lines[0]
 	} else if pw, err = readPassword(fmt.Sprintf("Password of %s: ", acc.Address.Hex()), false); err != nil {
-		return nil, err
+		return nil, acc, err
 	}
 	if err := ks.Unlock(acc, pw); err != nil {
-		return nil, fmt.Errorf("account %s: %v", acc.Address.Hex(), err)
+		return nil, acc, fmt.Errorf("account %s: %v", acc.Address.Hex(), err)
 	}
-	s.ks, s.from = ks, acc.Address
-	return s, nil
+	return ks, acc, nil
 }
 
 // revertReason returns the reason of a reverted call's error: the decoded

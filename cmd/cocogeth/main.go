@@ -30,6 +30,7 @@ func newApp() *cli.App {
 			proposeCommand,
 			voteCommand,
 			withdrawCommand,
+			sessionCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			return setupLogging(ctx)
