@@ -61,7 +61,9 @@ func (v *Verifier) Handler(next http.Handler) http.Handler {
 		}
 		v.conns.bind(r.RemoteAddr, token)
 		defer v.conns.unbind(r.RemoteAddr)
-		next.ServeHTTP(w, r) // returns when the connection closes
+		// The context carries it to the handlers in front of the RPC
+		// server too; the server serves the connection in its own.
+		next.ServeHTTP(w, r.WithContext(WithSession(r.Context(), s))) // returns when the connection closes
 	})
 }
 

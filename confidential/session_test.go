@@ -189,3 +189,16 @@ func TestHandler(t *testing.T) {
 		t.Error("a bare context has a session")
 	}
 }
+
+// SignIn's message and signature open a session as they are.
+func TestSignInRoundTrip(t *testing.T) {
+	v := NewVerifier(chainID, nil)
+	msg, sig, err := SignIn(testKey, chainID, "http://127.0.0.1:8545", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := v.Login(msg, sig)
+	if err != nil || s.Address != testAddr {
+		t.Fatalf("login with SignIn's message: %+v %v\n%s", s, err, msg)
+	}
+}

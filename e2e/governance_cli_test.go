@@ -103,8 +103,17 @@ func TestGovernanceCLI(t *testing.T) {
 		}
 	})
 
+	// Only actors read a governed network: over HTTP the read commands
+	// present a session of D (a participant), signed in with the CLI.
+	var sess struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(cliOK(t, bin, "session", "--rpc", n1.HTTPURL(), "--keystore", ks, "--account", d.Hex(), "--password", pw, "--json")), &sess); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("constitution", func(t *testing.T) {
-		out := cliOK(t, bin, "constitution", "--rpc", n1.HTTPURL())
+		cliFails(t, bin, "only to its members and participants", "constitution", "--rpc", n1.HTTPURL())
+		out := cliOK(t, bin, "constitution", "--rpc", n1.HTTPURL(), "--session", sess.Token)
 		for _, want := range []string{"Constitution version 1", "Voting policy: 2-of-n (2 of 3 members approve)", "Members (3):", "Participants (1):", "Validating nodes (3):", "node2", "TEE manifest: simulation"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("constitution lacks %q", want)
@@ -129,7 +138,7 @@ func TestGovernanceCLI(t *testing.T) {
 		t.Fatalf("propose printed no proposal 1 by A:\n%s", out)
 	}
 	g.WaitSameHead(30 * time.Second)
-	out = cliOK(t, bin, "proposals", "--rpc", n2.HTTPURL())
+	out = cliOK(t, bin, "proposals", "--rpc", n2.HTTPURL(), "--session", sess.Token)
 	if !strings.Contains(out, `#1 add-participant: add participant "E" (1 account(s))`) || !strings.Contains(out, "1 of 2 approvals") {
 		t.Errorf("proposals:\n%s", out)
 	}
@@ -163,7 +172,7 @@ func TestGovernanceCLI(t *testing.T) {
 		if !strings.Contains(out, "Proposal "+m[1]+" withdrawn") {
 			t.Errorf("withdraw printed:\n%s", out)
 		}
-		out = cliOK(t, bin, "proposals", "--all", "--rpc", n0.HTTPURL())
+		out = cliOK(t, bin, "proposals", "--all", "--rpc", n0.HTTPURL(), "--session", sess.Token)
 		if !strings.Contains(out, "#1 add-participant") || !strings.Contains(out, "#"+m[1]+" set-policy: set voting policy to majority") || !strings.Contains(out, "withdrawn") {
 			t.Errorf("proposals --all:\n%s", out)
 		}

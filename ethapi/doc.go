@@ -7,9 +7,14 @@
 //     block, blocks, transactions, receipts, logs and filters through
 //     go-ethereum's filter system, the pool, the node's role). The Ethereum
 //     adapter (package eth, eth.RPCBackend) implements it; this package
-//     never imports eth. A confidentiality gate is a Backend that wraps
-//     another: each read takes the request's context, which carries the
-//     caller.
+//     never imports eth.
+//   - Who a caller is and what it may see is the Gate's (package
+//     confidential): every method that reveals a transaction, receipt,
+//     log or storage of a contract asks it, with the request's context,
+//     which carries the caller. A call that touches a confidential
+//     contract runs as the proven caller (the zero address when
+//     anonymous) and refuses overrides. Without a gate everything is
+//     public and every request anonymous.
 //   - Reads are of the committed chain only; "pending", "safe" and
 //     "finalized" are the head (commits are final).
 //   - Calls and estimates run on Backend.NewEVM, the node's EVM with its

@@ -296,6 +296,7 @@ func sendGov(ctx *cli.Context, what string, data []byte) (*types.Receipt, error)
 	if err != nil {
 		return nil, err
 	}
+	defer s.close()
 	r, err := s.send(ctx.Context, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", what, err)

@@ -80,6 +80,7 @@ type sender struct {
 	from    common.Address
 	ks      *keystore.KeyStore // holds from unlocked; nil: the node signs (eth_sendTransaction)
 	timeout time.Duration
+	own     bool // rpc was dialed by the sender (with its session)
 }
 
 // newSender resolves the signing account: a key of the local keystore
@@ -100,7 +101,26 @@ func newSender(ctx *cli.Context, c *rpc.Client) (*sender, error) {
 		return nil, err
 	}
 	s.ks, s.from = ks, acc.Address
+	// Read as the signer: a governed network shows its data only to its
+	// actors.
+	if endpoint := ctx.String(rpcFlag.Name); ctx.String(sessionFlag.Name) == "" && isURL(endpoint) {
+		res, err := signIn(ctx.Context, c, ks, acc, endpoint, time.Hour)
+		if err != nil {
+			return nil, fmt.Errorf("sign in as %s: %v", acc.Address.Hex(), err)
+		}
+		if s.rpc, err = dialWithSession(ctx.Context, endpoint, res.Token); err != nil {
+			return nil, err
+		}
+		s.ec, s.own = ethclient.NewClient(s.rpc), true
+	}
 	return s, nil
+}
+
+// close closes the client the sender dialed itself.
+func (s *sender) close() {
+	if s.own {
+		s.rpc.Close()
+	}
 }
 
 // unlockAccount unlocks the account of --account (default: the keystore's

@@ -117,10 +117,11 @@ func runNode(ctx *cli.Context) error {
 	// servers before both.
 	backend := svc.RPCBackend()
 	verifier := confidential.NewVerifier(backend.ChainConfig().ChainID, nil)
-	rpcs := ethapi.New(backend, rpcConfig(cfg.Eth), confidential.NewGate(verifier, backend))
+	gate := confidential.NewGate(verifier, backend)
+	rpcs := ethapi.New(backend, rpcConfig(cfg.Eth), gate)
 	servers.register(stack, rpcs.APIs())
 	servers.register(stack, []rpc.API{{Namespace: "coco", Service: confidential.NewAPI(verifier)}})
-	servers.front = verifier.Handler
+	servers.front = gate.Handler
 	stack.RegisterLifecycle(rpcs)
 	stack.RegisterLifecycle(servers)
 	// Catch signals before starting, so a stop during start-up is clean.

@@ -1,8 +1,7 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,7 +9,9 @@ import (
 
 	"github.com/cocogeth/cocogeth/confidential"
 	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,8 +28,7 @@ or as ?session=<token>; commands that talk to a node take --session.`,
 	Flags: []cli.Flag{rpcFlag, dataDirFlag, keystoreDir, accountFlag, passwordFlag, ttlFlag, jsonFlag},
 	Action: func(ctx *cli.Context) error {
 		endpoint := ctx.String(rpcFlag.Name)
-		u, err := url.Parse(endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss") {
+		if !isURL(endpoint) {
 			return fmt.Errorf("--rpc %q: a session is for an http(s):// or ws(s):// endpoint", endpoint)
 		}
 		ks, acc, err := unlockAccount(ctx)
@@ -40,23 +40,8 @@ or as ?session=<token>; commands that talk to a node take --session.`,
 			return err
 		}
 		defer c.Close()
-		var chainID hexutil.Big
-		if err := c.CallContext(ctx.Context, &chainID, "eth_chainId"); err != nil {
-			return fmt.Errorf("cannot reach the node at %s: %v", endpoint, err)
-		}
-		nonce := make([]byte, 8)
-		rand.Read(nonce)
-		now := time.Now().UTC().Truncate(time.Second)
-		message := fmt.Sprintf("%s wants you to sign in with your Ethereum account:\n%s\n\nSign in to cocogeth\n\nURI: %s\nVersion: 1\nChain ID: %d\nNonce: %s\nIssued At: %s\nExpiration Time: %s",
-			u.Host, acc.Address.Hex(), endpoint, chainID.ToInt(), hex.EncodeToString(nonce),
-			now.Format(time.RFC3339), now.Add(ctx.Duration(ttlFlag.Name)).Format(time.RFC3339))
-		sig, err := ks.SignHash(acc, accounts.TextHash([]byte(message)))
+		res, err := signIn(ctx.Context, c, ks, acc, endpoint, ctx.Duration(ttlFlag.Name))
 		if err != nil {
-			return err
-		}
-		sig[64] += 27
-		var res confidential.LoginResult
-		if err := callCoco(ctx.Context, c, endpoint, &res, "coco_login", message, hexutil.Encode(sig)); err != nil {
 			return err
 		}
 		sep := "?"
@@ -71,4 +56,32 @@ or as ?session=<token>; commands that talk to a node take --session.`,
 			res.Address.Hex(), time.Unix(int64(res.Expires), 0).UTC().Format(time.RFC3339), res.Token, endpoint, sep, res.Token)
 		return nil
 	},
+}
+
+// signIn opens a session at the node of c for acc (unlocked in ks):
+// a Sign-In with Ethereum message for the node's chain, lasting ttl,
+// exchanged with coco_login.
+func signIn(ctx context.Context, c *rpc.Client, ks *keystore.KeyStore, acc accounts.Account, endpoint string, ttl time.Duration) (*confidential.LoginResult, error) {
+	var chainID hexutil.Big
+	if err := c.CallContext(ctx, &chainID, "eth_chainId"); err != nil {
+		return nil, fmt.Errorf("cannot reach the node at %s: %v", endpoint, err)
+	}
+	message := confidential.SignInMessage(endpoint, acc.Address, chainID.ToInt(), time.Now(), ttl)
+	sig, err := ks.SignHash(acc, accounts.TextHash([]byte(message)))
+	if err != nil {
+		return nil, err
+	}
+	sig[64] += 27
+	var res confidential.LoginResult
+	if err := callCoco(ctx, c, endpoint, &res, "coco_login", message, hexutil.Encode(sig)); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// isURL reports whether endpoint is an http(s):// or ws(s):// URL (not
+// IPC, which is local and takes no session).
+func isURL(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "ws" || u.Scheme == "wss")
 }

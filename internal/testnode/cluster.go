@@ -2,6 +2,7 @@ package testnode
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +63,8 @@ type ClusterOptions struct {
 	// SpareIPs is how many loopback addresses beyond the nodes' must be
 	// usable (for nodes started later).
 	SpareIPs int
+	// SignInAs is every node's Options.SignInAs.
+	SignInAs *ecdsa.PrivateKey
 }
 
 // Cluster is a set of cocogeth validating nodes started by StartCluster,
@@ -182,7 +185,7 @@ func StartCluster(t testing.TB, n int, opts ClusterOptions) *Cluster {
 		}
 		c.Nodes = append(c.Nodes, Start(t, Options{
 			DataDir: dirs[i], Genesis: c.GenesisPath, Args: args, Binary: bin,
-			ReadyTimeout: opts.ReadyTimeout, StopTimeout: opts.StopTimeout,
+			ReadyTimeout: opts.ReadyTimeout, StopTimeout: opts.StopTimeout, SignInAs: opts.SignInAs,
 		}))
 	}
 	if _, err := c.LeaderErr(opts.LeaderTimeout); err != nil {

@@ -104,6 +104,8 @@ func StartGoverned(t testing.TB, opts GovernedOptions) *Governed {
 		BlockTime: opts.BlockTime, Args: opts.Args, Direct: true, Binary: g.Binary,
 		ReadyTimeout: opts.ReadyTimeout, StopTimeout: opts.StopTimeout, LeaderTimeout: opts.LeaderTimeout,
 		SpareIPs: 1, // a node joining later (StartJoiner)
+		// Only actors read a governed network: the harness reads as A.
+		SignInAs: GovKey("A"),
 		Genesis: func(c *Cluster, keys []string) []byte {
 			g.Genesis = g.genesis(c, keys)
 			return g.Genesis
@@ -216,7 +218,7 @@ func (g *Governed) StartJoiner(t testing.TB, id string) *Joiner {
 	}, g.opts.Args...)
 	j.Node = Start(t, Options{
 		DataDir: dir, Genesis: g.GenesisPath, Args: args, Binary: g.Binary,
-		ReadyTimeout: g.opts.ReadyTimeout, StopTimeout: g.opts.StopTimeout,
+		ReadyTimeout: g.opts.ReadyTimeout, StopTimeout: g.opts.StopTimeout, SignInAs: GovKey("A"),
 	})
 	return j
 }

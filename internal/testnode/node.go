@@ -3,6 +3,7 @@ package testnode
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogeth/cocogeth/confidential"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 )
@@ -66,6 +68,10 @@ type Options struct {
 	// StopTimeout is how long Stop waits after SIGTERM before it sends
 	// SIGKILL (default 30 s).
 	StopTimeout time.Duration
+	// SignInAs, if set, makes RPC, Client and DialWS present a session of
+	// this key's account (coco_login on first use): on a governed network
+	// only actors read.
+	SignInAs *ecdsa.PrivateKey
 }
 
 // Node is a cocogeth process started by Start.
@@ -85,6 +91,7 @@ type Node struct {
 	logFiles []string
 	rpc      *rpc.Client
 	eth      *ethclient.Client
+	session  string // token of opts.SignInAs, once signed in
 }
 
 type process struct {
@@ -384,13 +391,48 @@ func (n *Node) RPC() *rpc.Client {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.rpc == nil {
-		c, err := rpc.DialContext(context.Background(), n.HTTPURL())
+		c, err := rpc.DialOptions(context.Background(), n.HTTPURL(), n.sessionHeader()...)
 		if err != nil {
 			n.t.Fatalf("testnode: dial %s: %v", n.HTTPURL(), err)
 		}
 		n.rpc, n.eth = c, ethclient.NewClient(c)
 	}
 	return n.rpc
+}
+
+// Session returns the session token of Options.SignInAs ("" without
+// one), signing in on first use.
+func (n *Node) Session() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.sessionHeader()
+	return n.session
+}
+
+// sessionHeader signs in as Options.SignInAs on first use (coco_login is
+// open to anyone) and returns the client option presenting the session;
+// n.mu is held.
+func (n *Node) sessionHeader() []rpc.ClientOption {
+	if n.opts.SignInAs == nil {
+		return nil
+	}
+	if n.session == "" {
+		anon, err := rpc.DialContext(context.Background(), n.HTTPURL())
+		if err != nil {
+			n.t.Fatalf("testnode: dial %s: %v", n.HTTPURL(), err)
+		}
+		defer anon.Close()
+		msg, sig, err := confidential.SignIn(n.opts.SignInAs, DevChainID, n.HTTPURL(), 23*time.Hour)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		var res confidential.LoginResult
+		if err := anon.CallContext(context.Background(), &res, "coco_login", msg, sig); err != nil {
+			n.t.Fatalf("testnode: sign in at %s: %v", n.HTTPURL(), err)
+		}
+		n.session = res.Token
+	}
+	return []rpc.ClientOption{rpc.WithHeader("Authorization", "Bearer "+n.session)}
 }
 
 // Client returns an ethclient over RPC().
@@ -406,7 +448,10 @@ func (n *Node) DialWS(t testing.TB) *ethclient.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := rpc.DialContext(ctx, n.WSURL())
+	n.mu.Lock()
+	opts := n.sessionHeader()
+	n.mu.Unlock()
+	c, err := rpc.DialOptions(ctx, n.WSURL(), opts...)
 	if err != nil {
 		t.Fatalf("testnode: dial %s: %v", n.WSURL(), err)
 	}

@@ -201,3 +201,53 @@ test("a participant transacts; a non-actor's sendTransaction fails with the admi
   assert.ok(rpcErr.message.includes(stranger.address), rpcErr.message);
   assert.equal(await provider.getTransactionCount(stranger.address, 'pending'), 0);
 });
+
+test('only actors read a governed network: anonymous and outsiders get the open methods alone', async () => {
+  const call = async (session, body) => {
+    const res = await fetch(node.httpUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(session ? { Authorization: `Bearer ${session}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: await res.json() };
+  };
+  const req = (method, params = [], id = 1) => ({ jsonrpc: '2.0', id, method, params });
+  // An outsider signs in fine, but is not an actor.
+  const outsider = ethers.Wallet.createRandom();
+  const saved = node.session;
+  const outsiderToken = await node.signIn(outsider.privateKey);
+  node.session = saved;
+  for (const session of [null, outsiderToken]) {
+    for (const method of ['eth_blockNumber', 'eth_getBalance', 'coco_constitution', 'txpool_content']) {
+      const params = method === 'eth_getBalance' ? [govAddress('A'), 'latest'] : [];
+      const r = await call(session, req(method, params));
+      assert.equal(r.status, 401, method);
+      assert.equal(r.json.error.code, -32001);
+      assert.ok(r.json.error.message.includes('only to its members and participants'), r.json.error.message);
+    }
+    for (const method of ['eth_chainId', 'net_version', 'web3_clientVersion']) {
+      const r = await call(session, req(method));
+      assert.ok(r.json.result, `${method}: ${JSON.stringify(r.json)}`);
+    }
+    // A batch with a closed method is refused as a whole.
+    const b = await call(session, [req('eth_chainId', [], 1), req('eth_blockNumber', [], 2)]);
+    assert.equal(b.status, 401);
+    assert.deepEqual(b.json.map((x) => x.id), [1, 2]);
+    assert.ok(b.json.every((x) => x.error?.code === -32001));
+    // WebSocket reads by nature: refused at the handshake.
+    const WebSocket = (await import('ws')).default;
+    const status = await new Promise((resolve) => {
+      const ws = new WebSocket(node.wsUrl, session ? { headers: { Authorization: `Bearer ${session}` } } : {});
+      ws.on('unexpected-response', (_q, res) => resolve(res.statusCode));
+      ws.on('open', () => { ws.close(); resolve(101); });
+      ws.on('error', () => {});
+    });
+    assert.equal(status, 401);
+  }
+  // A transaction proves its sender: anyone may send one (admission then
+  // decides), and an actor's session reads.
+  const r = await call(null, req('eth_sendRawTransaction', ['0x00']));
+  assert.notEqual(r.json.error?.code, -32001, JSON.stringify(r.json));
+  const actor = await call(node.session, req('eth_blockNumber'));
+  assert.ok(actor.json.result, JSON.stringify(actor.json));
+});

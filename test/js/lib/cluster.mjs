@@ -77,8 +77,9 @@ export class CocoCluster {
    * ({ id, raftAddr, publicKey }, one per member) instead of listing them in
    * config.coco.validators (lib/governed.mjs writes a constitution).
    */
-  constructor({ name = 'cluster', size = CLUSTER_SIZE, extraArgs = [], genesis = null } = {}) {
+  constructor({ name = 'cluster', size = CLUSTER_SIZE, extraArgs = [], genesis = null, signInAs = null } = {}) {
     this.name = name;
+    this.signInAs = signInAs;
     this.size = size;
     this.extraArgs = extraArgs;
     this.genesisOf = genesis;
@@ -99,6 +100,7 @@ export class CocoCluster {
         raftAddr: `127.0.0.1:${ports[3 * i]}`, extraArgs: this.extraArgs,
       });
       [m.httpPort, m.wsPort] = [ports[3 * i + 1], ports[3 * i + 2]];
+      m.signInAs = this.signInAs;
       this.members.push(m);
     }
     const validators = this.members.map((m) => {

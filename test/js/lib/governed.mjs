@@ -63,7 +63,8 @@ function governedGenesis(validators, policy) {
  */
 export class GovernedNetwork extends CocoCluster {
   constructor({ name = 'governed', policy = { kind: 'm-of-n', m: 2 }, extraArgs = [] } = {}) {
-    super({ name, size: 3, extraArgs, genesis: (validators) => governedGenesis(validators, policy) });
+    // Only actors read a governed network: the suite reads as member A.
+    super({ name, size: 3, extraArgs, genesis: (validators) => governedGenesis(validators, policy), signInAs: GOV_KEYS.A });
   }
 
   async start() {

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, after, test as nodeTest } from 'node:test';
 import { ethers } from 'ethers';
+import WebSocket from 'ws';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, '..', '..', '..');
@@ -133,7 +134,26 @@ export class CocoNode {
       });
     });
     await this.waitReady();
+    if (this.signInAs && !this.session) await this.signIn(this.signInAs);
     return this;
+  }
+
+  /**
+   * Signs in as the account of `privateKey` (coco_login is open to anyone):
+   * from then on rpc, post and the providers present the session. A
+   * governed network shows its data only to its actors.
+   */
+  async signIn(privateKey) {
+    const wallet = new ethers.Wallet(privateKey);
+    const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = new Date();
+    const message = `127.0.0.1 wants you to sign in with your Ethereum account:\n${wallet.address}\n\n` +
+      `Sign in to cocogeth\n\nURI: ${this.httpUrl}\nVersion: 1\nChain ID: ${CHAIN_ID}\n` +
+      `Nonce: ${ethers.hexlify(ethers.randomBytes(8)).slice(2)}\nIssued At: ${iso(now)}\n` +
+      `Expiration Time: ${iso(new Date(now.getTime() + 23 * 3600_000))}`;
+    const { token } = await this.rpc('coco_login', [message, await wallet.signMessage(message)]);
+    this.session = token;
+    return token;
   }
 
   /** Polls eth_chainId until it answers, the process dies or the deadline passes. */
@@ -214,7 +234,12 @@ export class CocoNode {
 
   /** An ethers JsonRpcProvider with fast polling and no caching. */
   provider(opts = {}) {
-    const p = new ethers.JsonRpcProvider(this.httpUrl, Number(CHAIN_ID), {
+    let url = this.httpUrl;
+    if (this.session) {
+      url = new ethers.FetchRequest(this.httpUrl);
+      url.setHeader('Authorization', `Bearer ${this.session}`);
+    }
+    const p = new ethers.JsonRpcProvider(url, Number(CHAIN_ID), {
       staticNetwork: true,
       pollingInterval: 50,
       cacheTimeout: -1,
@@ -226,7 +251,10 @@ export class CocoNode {
 
   /** An ethers WebSocketProvider. Destroy it (or let cleanup do it). */
   wsProvider() {
-    const p = new ethers.WebSocketProvider(this.wsUrl, Number(CHAIN_ID), { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
+    const ws = this.session
+      ? () => new WebSocket(this.wsUrl, { headers: { Authorization: `Bearer ${this.session}` } })
+      : this.wsUrl;
+    const p = new ethers.WebSocketProvider(ws, Number(CHAIN_ID), { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
     this.providers.push(p);
     return p;
   }
@@ -245,7 +273,7 @@ export class CocoNode {
   async post(body, { contentType = 'application/json' } = {}) {
     const res = await fetch(this.httpUrl, {
       method: 'POST',
-      headers: { 'content-type': contentType },
+      headers: { 'content-type': contentType, ...(this.session ? { Authorization: `Bearer ${this.session}` } : {}) },
       body: typeof body === 'string' ? body : JSON.stringify(body),
       signal: AbortSignal.timeout(10000),
     });

@@ -1,0 +1,131 @@
+package confidential
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/cocogeth/cocogeth/governance"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// On a network with a constitution only its actors (members and
+// participants) read at all. A request without an actor's session may call
+// only these methods, which reveal no chain data (a transaction proves its
+// sender by its signature).
+var openMethods = map[string]bool{
+	"eth_chainId":            true,
+	"net_version":            true,
+	"web3_clientVersion":     true,
+	"eth_sendRawTransaction": true,
+	"coco_login":             true,
+}
+
+// maxBody bounds the request body read to find its methods (the RPC
+// server's own limit).
+const maxBody = 5 << 20
+
+// actorsOnlyMessage says why a method was refused to a non-actor.
+func actorsOnlyMessage(method string) string {
+	return fmt.Sprintf("%s: this network shows its data only to its members and participants; sign in with coco_login (cocogeth session) as one of their accounts", method)
+}
+
+// isActor reports whether addr belongs to a member or participant of the
+// constitution at the head.
+func (g *Gate) isActor(ctx context.Context, addr common.Address) bool {
+	st, _, err := g.b.StateAndHeaderByNumberOrHash(ctx, rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber))
+	return err == nil && governance.IsActor(st, addr)
+}
+
+// Handler is the gate in front of the RPC server. It lifts the session a
+// request presents (Verifier.Handler: a bad one is refused). On a network
+// with a constitution it lets a request without an actor's session
+// through only when every method it calls is open, and a WebSocket
+// connection, which reads by nature, only with an actor's session. The
+// rest is answered with HTTP 401 and, per call, error -32001 saying why.
+func (g *Gate) Handler(next http.Handler) http.Handler {
+	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !g.b.Spec().Coco.Governed() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if s, ok, err := g.v.SessionOf(r.Context()); err == nil && ok && g.isActor(r.Context(), s.Address) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if isWebSocket(r) {
+			refuse(w, &ProofError{actorsOnlyMessage("WebSocket")})
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		if calls, batch, closed := closedCalls(body); closed {
+			answerClosed(w, calls, batch)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+	return g.v.Handler(guarded)
+}
+
+// rpcCall is what the gate reads of a JSON-RPC call.
+type rpcCall struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+}
+
+// closedCalls parses a request (one call or a batch) and reports whether
+// it calls a method that is not open. A body that does not parse is left
+// to the server, which answers it with the right error.
+func closedCalls(body []byte) (calls []rpcCall, batch, closed bool) {
+	trimmed := bytes.TrimSpace(body)
+	if batch = len(trimmed) > 0 && trimmed[0] == '['; batch {
+		if json.Unmarshal(trimmed, &calls) != nil {
+			return nil, false, false
+		}
+	} else {
+		var c rpcCall
+		if json.Unmarshal(trimmed, &c) != nil {
+			return nil, false, false
+		}
+		calls = []rpcCall{c}
+	}
+	for _, c := range calls {
+		if !openMethods[c.Method] {
+			return calls, batch, true
+		}
+	}
+	return calls, batch, false
+}
+
+// answerClosed refuses a request that calls a closed method: every call
+// of it (a batch is refused as a whole) gets the actors-only error.
+func answerClosed(w http.ResponseWriter, calls []rpcCall, batch bool) {
+	out := make([]map[string]any, len(calls))
+	for i, c := range calls {
+		id := c.ID
+		if id == nil {
+			id = json.RawMessage("null")
+		}
+		msg := actorsOnlyMessage(c.Method)
+		if openMethods[c.Method] {
+			msg = fmt.Sprintf("%s: refused with the rest of its batch (%s)", c.Method, actorsOnlyMessage("the batch"))
+		}
+		out[i] = map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32001, "message": msg}}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	if batch {
+		json.NewEncoder(w).Encode(out)
+		return
+	}
+	json.NewEncoder(w).Encode(out[0])
+}
