@@ -9,9 +9,8 @@ import (
 // SetForwardFrameTimeout shortens the per-frame deadline for a test and
 // returns the function restoring it.
 func SetForwardFrameTimeout(d time.Duration) (restore func()) {
-	old := forwardFrameTimeout
-	forwardFrameTimeout = d
-	return func() { forwardFrameTimeout = old }
+	old := forwardFrameTimeout.Swap(int64(d))
+	return func() { forwardFrameTimeout.Store(old) }
 }
 
 // RaftNode is the hashicorp/raft node of a started cluster node, for the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/log"
@@ -30,7 +31,9 @@ const (
 
 // forwardFrameTimeout bounds the reading of one frame once its header
 // arrived (a variable for tests).
-var forwardFrameTimeout = 30 * time.Second
+var forwardFrameTimeout atomic.Int64 // time.Duration; set in init
+
+func init() { forwardFrameTimeout.Store(int64(30 * time.Second)) }
 
 // Forwarder sends transactions admitted on a follower to the leader over
 // the node-to-node channel. Sending never blocks the caller: items are
@@ -212,7 +215,7 @@ func readFrames(conn net.Conn, handle func([][]byte)) error {
 		if size > maxForwardFrame || n > size/4 {
 			return fmt.Errorf("bad forward frame: %d items in %d bytes", n, size)
 		}
-		conn.SetReadDeadline(time.Now().Add(forwardFrameTimeout))
+		conn.SetReadDeadline(time.Now().Add(time.Duration(forwardFrameTimeout.Load())))
 		var frame bytes.Buffer // a fresh buffer: handle may keep the items
 		if _, err := io.CopyN(&frame, r, int64(size)); err != nil {
 			if errors.Is(err, io.EOF) {

@@ -692,3 +692,34 @@ func TestMuxCloseCutsHandshakes(t *testing.T) {
 		t.Error("the silent connection is still open after Close")
 	}
 }
+
+// A channel whose listener closed (a halted node's Raft) refuses new
+// connections at once and closes those queued for it: their dialers learn
+// straight away instead of waiting out their timeouts.
+func TestMuxClosedChannelRefusesAtOnce(t *testing.T) {
+	m := newMux(t, nil)
+	ln := m.Listener(7)
+	// Queued, never accepted.
+	queued, err := m.Dial(7, m.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queued.Close()
+	time.Sleep(50 * time.Millisecond) // let the mux route it
+	ln.Close()
+	queued.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := queued.Read(make([]byte, 1)); err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("a queued connection of a closed channel: read %v after %v, want closed at once", err, time.Since(start))
+	}
+	later, err := m.Dial(7, m.Addr().String(), 5*time.Second)
+	if err != nil {
+		return // refused at dial: as good
+	}
+	defer later.Close()
+	later.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start = time.Now()
+	if _, err := later.Read(make([]byte, 1)); err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("a new connection to a closed channel: read %v after %v, want closed at once", err, time.Since(start))
+	}
+}

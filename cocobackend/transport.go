@@ -272,7 +272,21 @@ func (m *Mux) route(raw net.Conn) {
 		return
 	}
 	select {
+	case <-l.closed:
+		// The channel's owner is gone (a halted node's Raft): refuse at
+		// once rather than queue for nobody.
+		conn.Close()
+		return
+	default:
+	}
+	select {
 	case l.conns <- conn:
+		// Closed meanwhile: Close may have drained before this queued.
+		select {
+		case <-l.closed:
+			l.drain()
+		default:
+		}
 	case <-l.closed:
 		conn.Close()
 	case <-m.closed:
@@ -327,9 +341,24 @@ func (l *muxListener) Accept() (net.Conn, error) {
 	}
 }
 
+// Close stops the channel and closes the connections queued for it, so
+// their dialers learn at once instead of waiting out their timeouts.
 func (l *muxListener) Close() error {
 	l.once.Do(func() { close(l.closed) })
+	l.drain()
 	return nil
+}
+
+// drain closes the connections queued and not accepted.
+func (l *muxListener) drain() {
+	for {
+		select {
+		case c := <-l.conns:
+			c.Close()
+		default:
+			return
+		}
+	}
 }
 
 func (l *muxListener) Addr() net.Addr { return l.mux.Addr() }
