@@ -710,11 +710,18 @@ func (api *EthAPI) GetBlockReceipts(ctx context.Context, bnh rpc.BlockNumberOrHa
 		return nil, fmt.Errorf("receipts length mismatch: %d vs %d", len(receipts), len(txs))
 	}
 	signer := types.MakeSigner(api.b.ChainConfig(), block.Number(), block.Time())
-	out := make([]map[string]any, 0, len(receipts))
+	var visible []int
+	var shown []*types.Receipt
 	for i, r := range receipts {
 		if v.tx(txs[i], block.Hash()) {
-			out = append(out, marshalReceipt(v.receipt(r), block.Hash(), block.NumberU64(), signer, txs[i], i))
+			visible, shown = append(visible, i), append(shown, r)
 		}
+	}
+	shown = v.receipts(shown)
+	out := make([]map[string]any, len(shown))
+	for j, r := range shown {
+		i := visible[j]
+		out[j] = marshalReceipt(r, block.Hash(), block.NumberU64(), signer, txs[i], i)
 	}
 	return out, nil
 }

@@ -95,6 +95,45 @@ func (v *view) receipt(r *types.Receipt) *types.Receipt {
 	return &cp
 }
 
+// receipts is receipts (of one block) as the reader may see them, their
+// logs filtered in one pass (one state per block, not per receipt).
+func (v *view) receipts(receipts []*types.Receipt) []*types.Receipt {
+	if v.open {
+		return receipts
+	}
+	var all []*types.Log
+	for _, r := range receipts {
+		all = append(all, r.Logs...)
+	}
+	if len(all) == 0 {
+		return receipts
+	}
+	keep := make(map[*types.Log]bool, len(all))
+	for _, l := range v.logs(append([]*types.Log(nil), all...)) {
+		keep[l] = true
+	}
+	if len(keep) == len(all) {
+		return receipts
+	}
+	out := make([]*types.Receipt, len(receipts))
+	for i, r := range receipts {
+		out[i] = r
+		var logs []*types.Log
+		for _, l := range r.Logs {
+			if keep[l] {
+				logs = append(logs, l)
+			}
+		}
+		if len(logs) != len(r.Logs) {
+			cp := *r
+			cp.Logs = logs
+			cp.Bloom = types.CreateBloom(&cp)
+			out[i] = &cp
+		}
+	}
+	return out
+}
+
 // block returns the transactions of block the reader may see, with their
 // positions in the block.
 func (v *view) blockTxs(block *types.Block) (types.Transactions, []int) {
