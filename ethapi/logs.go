@@ -111,6 +111,9 @@ type logsAPI struct {
 
 	mu      sync.Mutex
 	filters map[rpc.ID]*logFilter
+	// pending are geth's pending-transaction filters, by last poll: their
+	// changes pass the gate too.
+	pending map[rpc.ID]time.Time
 }
 
 // logFilter is a filter made by eth_newFilter.
@@ -159,6 +162,7 @@ func newLogsAPI(b Backend, gate Gate, cfg Config, geth *filters.FilterAPI, fs *f
 		firstBlocks: unindexedFirstBlocks,
 		maxBlocks:   unindexedMaxBlocks,
 		filters:     make(map[rpc.ID]*logFilter),
+		pending:     make(map[rpc.ID]time.Time),
 	}
 	if a.timeout <= 0 {
 		a.timeout = defaultFilterTimeout
@@ -252,8 +256,21 @@ func (a *logsAPI) GetFilterChanges(ctx context.Context, id rpc.ID) (interface{},
 	a.mu.Lock()
 	f := a.filters[id]
 	if f == nil {
+		_, pending := a.pending[id]
+		if pending {
+			a.pending[id] = time.Now()
+		}
 		a.mu.Unlock()
-		return a.geth.GetFilterChanges(id)
+		changes, err := a.geth.GetFilterChanges(id)
+		if err != nil || !pending {
+			if err != nil && pending {
+				a.mu.Lock()
+				delete(a.pending, id)
+				a.mu.Unlock()
+			}
+			return changes, err
+		}
+		return v.pendingChanges(changes)
 	}
 	if f.overflow {
 		delete(a.filters, id)
@@ -277,6 +294,7 @@ func (a *logsAPI) UninstallFilter(id rpc.ID) bool {
 	a.mu.Lock()
 	f := a.filters[id]
 	delete(a.filters, id)
+	delete(a.pending, id)
 	a.mu.Unlock()
 	if f == nil {
 		return a.geth.UninstallFilter(id)
@@ -318,6 +336,12 @@ func (a *logsAPI) expireLoop(quit <-chan struct{}) {
 				if now.Sub(f.polled) >= a.timeout {
 					idle = append(idle, f.sub)
 					delete(a.filters, id)
+				}
+			}
+			for id, polled := range a.pending {
+				// geth's own expiry removes the filter by then.
+				if now.Sub(polled) >= 2*a.timeout {
+					delete(a.pending, id)
 				}
 			}
 			a.mu.Unlock()
@@ -617,4 +641,14 @@ func (a *logsAPI) NewPendingTransactions(ctx context.Context, fullTx *bool) (*rp
 		}
 	}()
 	return rpcSub, nil
+}
+
+// NewPendingTransactionFilter answers eth_newPendingTransactionFilter with
+// geth's filter, whose changes then pass the gate.
+func (a *logsAPI) NewPendingTransactionFilter(fullTx *bool) rpc.ID {
+	id := a.geth.NewPendingTransactionFilter(fullTx)
+	a.mu.Lock()
+	a.pending[id] = time.Now()
+	a.mu.Unlock()
+	return id
 }

@@ -2,6 +2,7 @@ package ethapi
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/state"
@@ -146,4 +147,50 @@ func (v *view) blockTxs(block *types.Block) (types.Transactions, []int) {
 		}
 	}
 	return out, idx
+}
+
+// pendingChanges keeps, of a pending-transaction filter's changes (hashes,
+// or transactions in JSON with fullTx), those the reader may see.
+func (v *view) pendingChanges(changes any) (any, error) {
+	if v.open {
+		return changes, nil
+	}
+	visible := func(hash common.Hash) bool {
+		if tx := v.b.PoolTransaction(hash); tx != nil {
+			return v.tx(tx, v.b.CurrentHeader().Hash())
+		}
+		if tx, blockHash, _, _ := v.b.GetTransaction(v.ctx, hash); tx != nil {
+			return v.tx(tx, blockHash)
+		}
+		return false
+	}
+	if hashes, ok := changes.([]common.Hash); ok {
+		out := make([]common.Hash, 0, len(hashes))
+		for _, h := range hashes {
+			if visible(h) {
+				out = append(out, h)
+			}
+		}
+		return out, nil
+	}
+	// Full transactions: geth's own JSON type; keep those whose hash is
+	// visible.
+	raw, err := json.Marshal(changes)
+	if err != nil {
+		return nil, err
+	}
+	var txs []json.RawMessage
+	if err := json.Unmarshal(raw, &txs); err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, 0, len(txs))
+	for _, t := range txs {
+		var h struct {
+			Hash common.Hash `json:"hash"`
+		}
+		if json.Unmarshal(t, &h) == nil && visible(h.Hash) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }

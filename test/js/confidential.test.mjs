@@ -165,3 +165,25 @@ test('a hostile contract\'s hooks (looping, reverting) mean "no" and cost little
   assert.ok(Date.now() - t0 < 5000, 'bounded gas keeps a looping hook cheap');
   assert.equal((await as(st.token.c, 'eth_getTransactionReceipt', [rcpt])).result, null, 'reverting canReadTx means no');
 });
+
+test('pending-transaction filters show its transactions only to parties', async () => {
+  const anonId = (await as(null, 'eth_newPendingTransactionFilter', [])).result;
+  const aId = (await as(st.token.a, 'eth_newPendingTransactionFilter', [])).result;
+  const fullId = (await as(null, 'eth_newPendingTransactionFilter', [true])).result;
+  const dev = devWallet(ctx.node.provider());
+  const aSigner = (await fundedWallets(dev, 1))[0];
+  const aToken = (await login(ctx.node, aSigner)).token;
+  const s = new ethers.Contract(st.shipmentsAddr, artifact('Shipments').abi, aSigner.connect(sessionProvider(ctx.node, aToken)));
+  const shipTx = await s.ship(st.addr.b, 'a crate of spices');
+  await shipTx.wait();
+  const pub = await dev.sendTransaction({ to: st.addr.c, value: 1n });
+  await pub.wait();
+  const anon = (await as(null, 'eth_getFilterChanges', [anonId])).result;
+  assert.ok(anon.includes(pub.hash), 'the public transfer is listed');
+  assert.ok(!anon.includes(shipTx.hash), 'the shipment is not listed to an anonymous poller');
+  const full = (await as(null, 'eth_getFilterChanges', [fullId])).result;
+  assert.ok(full.some((t) => t.hash === pub.hash) && !full.some((t) => t.hash === shipTx.hash));
+  // B is the recipient: canReadTx admits it.
+  const asB = (await as(st.token.b, 'eth_getFilterChanges', [aId])).result;
+  assert.ok(asB.includes(shipTx.hash), 'the recipient sees it');
+});
