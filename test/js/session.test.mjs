@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ethers } from 'ethers';
 import { useNode, test, CHAIN_ID } from './lib/node.mjs';
-import { siweMessage, login as loginOn } from './lib/session.mjs';
+import { siweMessage, login as loginOn, signedCall as moduleSignedCall, sessionProvider, sessionUrl } from './lib/session.mjs';
+import { Web3 } from 'web3';
 
 const ctx = useNode('session');
 const wallet = ethers.Wallet.createRandom();
@@ -152,4 +153,17 @@ test('an EIP-712 signed call proves from; a wrong one says why', async () => {
   }
   const est = await post('eth_estimateGas', [spoofed, 'latest']);
   assert.ok(est.json.error?.message.includes('call signature is not by from'), JSON.stringify(est.json));
+});
+
+test('the module signs calls and makes session providers; web3.js takes the session as a header or in the URL', async () => {
+  const provider = sessionProvider(ctx.node, ctx.token);
+  assert.equal(await moduleSignedCall(wallet, provider, { data: WHO_AM_I }), word(wallet.address));
+  const web3 = new Web3(new Web3.providers.HttpProvider(ctx.node.httpUrl, {
+    providerOptions: { headers: { Authorization: `Bearer ${ctx.token}` } },
+  }));
+  assert.equal(await web3.eth.call({ data: WHO_AM_I }), word(wallet.address));
+  const viaUrl = new Web3(sessionUrl(ctx.node.httpUrl, ctx.token));
+  assert.equal(await viaUrl.eth.call({ data: WHO_AM_I }), word(wallet.address));
+  const anon = new Web3(ctx.node.httpUrl);
+  assert.equal(await anon.eth.call({ data: WHO_AM_I }), ZERO_WORD);
 });
