@@ -1,7 +1,7 @@
 GO  ?= go
 BIN := build/bin
 
-.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench lint clean
+.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench lint clean demo
 
 all: build
 
@@ -25,6 +25,11 @@ test-js: test-js-single test-js-cluster
 
 test-js-deps:
 	cd test/js && npm ci --no-audit --no-fund --loglevel=error
+	cd confidential/examples && npm ci --no-audit --no-fund --loglevel=error
+
+# A confidential supply chain on a fresh --dev node (confidential/examples).
+demo: build
+	./scripts/demo.sh
 
 test-js-single: build test-js-deps
 	cd test/js && COCOGETH_BIN=$(CURDIR)/$(BIN)/cocogeth node --test --test-concurrency=1
