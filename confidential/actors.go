@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
@@ -128,4 +129,20 @@ func answerClosed(w http.ResponseWriter, calls []rpcCall, batch bool) {
 		return
 	}
 	json.NewEncoder(w).Encode(out[0])
+}
+
+// ConstitutionLifetime returns the longest session b's network allows now:
+// the constitution's session lifetime at the head (its settings), or
+// DefaultSessionLifetime on a network without one.
+func ConstitutionLifetime(b Backend, governed bool) func() time.Duration {
+	return func() time.Duration {
+		if !governed {
+			return DefaultSessionLifetime
+		}
+		st, _, err := b.StateAndHeaderByNumberOrHash(context.Background(), rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber))
+		if err != nil {
+			return DefaultSessionLifetime
+		}
+		return governance.ReadSettings(st).Session()
+	}
 }

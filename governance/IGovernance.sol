@@ -89,7 +89,7 @@ interface IGovernance {
     event CodeRemoved(bytes32 indexed codeId);
     event TEEAdded(string kind);
     event TEERemoved(string kind);
-    event SettingsChanged(uint64 proposalLifetime, uint64 epochLength, bool openSending);
+    event SettingsChanged(uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime);
 
     // ---- proposals (members only; each returns the new proposal id) ---
 
@@ -104,7 +104,8 @@ interface IGovernance {
     function proposeRemoveCode(bytes32 codeId) external returns (uint256);
     function proposeAddTEE(string calldata kind) external returns (uint256);
     function proposeRemoveTEE(string calldata kind) external returns (uint256);
-    function proposeSetSettings(uint64 proposalLifetime, uint64 epochLength, bool openSending) external returns (uint256);
+    /// sessionLifetime: seconds a sign-in session may last (0: the default, 24 h).
+    function proposeSetSettings(uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime) external returns (uint256);
 
     // ---- ballots ------------------------------------------------------
 
@@ -124,7 +125,7 @@ interface IGovernance {
     function codeManifest() external view returns (bytes32[] memory);
     function teeManifest() external view returns (string[] memory);
     function policy() external view returns (PolicyKind kind, uint64 m);
-    function settings() external view returns (uint64 proposalLifetime, uint64 epochLength, bool openSending);
+    function settings() external view returns (uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime);
     function proposal(uint256 id) external view returns (Proposal memory);
     function openProposals() external view returns (Proposal[] memory);
     function isActor(address account) external view returns (bool);

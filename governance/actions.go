@@ -211,7 +211,7 @@ func (a RemoveCode) abiArgs() []any { return []any{[32]byte(a.CodeID)} }
 func (a AddTEE) abiArgs() []any     { return []any{a.TEE} }
 func (a RemoveTEE) abiArgs() []any  { return []any{a.TEE} }
 func (a SetSettings) abiArgs() []any {
-	return []any{a.Settings.ProposalLifetime, a.Settings.EpochLength, a.Settings.OpenSending}
+	return []any{a.Settings.ProposalLifetime, a.Settings.EpochLength, a.Settings.OpenSending, a.Settings.SessionLifetime}
 }
 
 // ActionJSON is the JSON form of an action, as coco_proposal shows it:
@@ -300,7 +300,7 @@ func actionFromABI(kind ActionKind, args []any) (a Action, err error) {
 	case ActRemoveTEE:
 		return RemoveTEE{TEE: args[0].(string)}, nil
 	case ActSetSettings:
-		return SetSettings{Settings{ProposalLifetime: args[0].(uint64), EpochLength: args[1].(uint64), OpenSending: args[2].(bool)}}, nil
+		return SetSettings{Settings{ProposalLifetime: args[0].(uint64), EpochLength: args[1].(uint64), OpenSending: args[2].(bool), SessionLifetime: args[3].(uint64)}}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %d", kind)
 }

@@ -57,8 +57,8 @@ func TestActionVocabulary(t *testing.T) {
 			RemoveTEE{TEESimulation},
 			`{"action":"remove-tee","args":{"kind":"simulation"}}`},
 		{ActSetSettings, "set-settings", "proposeSetSettings",
-			SetSettings{Settings{ProposalLifetime: 5, EpochLength: 6, OpenSending: true}},
-			`{"action":"set-settings","args":{"proposalLifetime":5,"epochLength":6,"openSending":true}}`},
+			SetSettings{Settings{ProposalLifetime: 5, EpochLength: 6, OpenSending: true, SessionLifetime: 7200}},
+			`{"action":"set-settings","args":{"proposalLifetime":5,"epochLength":6,"openSending":true,"sessionLifetime":7200}}`},
 	}
 	kinds := ActionKinds()
 	if len(cases) != len(kinds) || len(kinds) != int(numActions) {

@@ -280,7 +280,7 @@ func handlers() map[string]handler {
 	}}
 	h["settings"] = handler{run: func(s *session, _ common.Address, _ []any) ([]any, error) {
 		st := s.settings()
-		return []any{st.ProposalLifetime, st.EpochLength, st.OpenSending}, nil
+		return []any{st.ProposalLifetime, st.EpochLength, st.OpenSending, st.SessionLifetime}, nil
 	}}
 	h["proposal"] = handler{run: func(s *session, _ common.Address, args []any) ([]any, error) {
 		id, ok := proposalID(args[0])

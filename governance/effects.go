@@ -56,5 +56,5 @@ func (e teeAdded) event() (string, []any)    { return "TEEAdded", []any{e.kind} 
 func (e teeRemoved) event() (string, []any)  { return "TEERemoved", []any{e.kind} }
 func (e settingsChanged) event() (string, []any) {
 	s := e.settings
-	return "SettingsChanged", []any{s.ProposalLifetime, s.EpochLength, s.OpenSending}
+	return "SettingsChanged", []any{s.ProposalLifetime, s.EpochLength, s.OpenSending, s.SessionLifetime}
 }

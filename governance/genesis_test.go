@@ -37,7 +37,7 @@ func TestParseGenesis(t *testing.T) {
 		t.Fatal(err)
 	}
 	if memberIDs(c) != "A,B" || c.Policy != (Policy{Kind: MOfN, M: 2}) || c.Version != 1 ||
-		c.Settings != (Settings{DefaultProposalLifetime, DefaultEpochLength, true}) ||
+		c.Settings != (Settings{ProposalLifetime: DefaultProposalLifetime, EpochLength: DefaultEpochLength, OpenSending: true}) ||
 		string(c.Members[0].RecoveryKey) != "\xaa" || c.Members[1].RecoveryKey != nil || c.Nodes[0].CodeID != code1 {
 		t.Fatalf("constitution %s", c)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -146,11 +147,11 @@ func TestActions(t *testing.T) {
 				t.Fatalf("tee %v", c.TEEManifest)
 			}
 		}, `TEEAdded("sgx")`},
-		{"set settings", SetSettings{Settings{ProposalLifetime: 7, EpochLength: 9, OpenSending: true}}, func(t *testing.T, c *Constitution) {
-			if c.Settings != (Settings{7, 9, true}) {
+		{"set settings", SetSettings{Settings{ProposalLifetime: 7, EpochLength: 9, OpenSending: true, SessionLifetime: 3600}}, func(t *testing.T, c *Constitution) {
+			if c.Settings != (Settings{ProposalLifetime: 7, EpochLength: 9, OpenSending: true, SessionLifetime: 3600}) || c.Settings.Session() != time.Hour {
 				t.Fatalf("settings %v", c.Settings)
 			}
-		}, "SettingsChanged(7, 9, true)"},
+		}, "SettingsChanged(7, 9, true, 3600)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,6 +243,7 @@ func TestRefusedProposals(t *testing.T) {
 		{SetSettings{Settings{ProposalLifetime: 100, EpochLength: 1000}}, "already"},
 		{SetSettings{Settings{ProposalLifetime: 0, EpochLength: 1000}}, "proposal lifetime"},
 		{SetSettings{Settings{ProposalLifetime: 10, EpochLength: 0}}, "epoch length"},
+		{SetSettings{Settings{ProposalLifetime: 10, EpochLength: 10, SessionLifetime: MaxSessionLifetime + 1}}, "session lifetime"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.action.String(), func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -177,6 +178,23 @@ type Settings struct {
 	EpochLength uint64 `json:"epochLength"`
 	// OpenSending lets any account send transactions, not only actors.
 	OpenSending bool `json:"openSending"`
+	// SessionLifetime is the longest sign-in session (coco_login) in
+	// seconds; 0 means DefaultSessionLifetime.
+	SessionLifetime uint64 `json:"sessionLifetime"`
+}
+
+// Bounds of Settings.SessionLifetime, in seconds.
+const (
+	DefaultSessionLifetime = 24 * 60 * 60
+	MaxSessionLifetime     = 30 * 24 * 60 * 60
+)
+
+// Session is the longest sign-in session the settings allow.
+func (s Settings) Session() time.Duration {
+	if s.SessionLifetime == 0 {
+		return DefaultSessionLifetime * time.Second
+	}
+	return time.Duration(s.SessionLifetime) * time.Second
 }
 
 func (s Settings) String() string {
@@ -184,7 +202,7 @@ func (s Settings) String() string {
 	if s.OpenSending {
 		open = "on"
 	}
-	return fmt.Sprintf("proposal lifetime %d blocks, epoch %d blocks, open sending %s", s.ProposalLifetime, s.EpochLength, open)
+	return fmt.Sprintf("proposal lifetime %d blocks, epoch %d blocks, open sending %s, sessions up to %v", s.ProposalLifetime, s.EpochLength, open, s.Session())
 }
 
 func (s Settings) check() error {
@@ -193,6 +211,9 @@ func (s Settings) check() error {
 	}
 	if s.EpochLength == 0 {
 		return fmt.Errorf("epoch length must be at least 1 block")
+	}
+	if s.SessionLifetime > MaxSessionLifetime {
+		return fmt.Errorf("session lifetime must be at most %d s (30 days; 0 = 24 h), got %d", uint64(MaxSessionLifetime), s.SessionLifetime)
 	}
 	return nil
 }

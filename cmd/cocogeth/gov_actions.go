@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
@@ -107,7 +108,7 @@ var proposeActions = []proposeAction{
 		kind, err := parseTEE(a[0])
 		return []any{kind}, err
 	}},
-	{governance.ActSetSettings, "LIFETIME EPOCH OPEN(true|false)", 3, 3, func(a []string) ([]any, error) {
+	{governance.ActSetSettings, "LIFETIME EPOCH OPEN(true|false) [SESSION]", 3, 4, func(a []string) ([]any, error) {
 		lifetime, err := strconv.ParseUint(a[0], 10, 64)
 		if err != nil || lifetime == 0 {
 			return nil, fmt.Errorf("invalid LIFETIME %q: want a number of blocks, at least 1", a[0])
@@ -124,7 +125,17 @@ var proposeActions = []proposeAction{
 		default:
 			return nil, fmt.Errorf("invalid OPEN %q: want true or false", a[2])
 		}
-		return []any{lifetime, epoch, open}, nil
+		// SESSION: the longest sign-in session, a duration (12h, 90m);
+		// absent or 0: the default, 24 h.
+		var session uint64
+		if len(a) == 4 && a[3] != "0" {
+			d, err := time.ParseDuration(a[3])
+			if err != nil || d < time.Second || d > governance.MaxSessionLifetime*time.Second {
+				return nil, fmt.Errorf("invalid SESSION %q: want a duration from 1s to 720h (e.g. 12h), or 0 for the default 24h", a[3])
+			}
+			session = uint64(d / time.Second)
+		}
+		return []any{lifetime, epoch, open, session}, nil
 	}},
 }
 

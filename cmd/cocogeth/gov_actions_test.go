@@ -52,6 +52,8 @@ func TestEncodeProposal(t *testing.T) {
 		{[]string{"remove-tee", "Simulation"}, governance.RemoveTEE{TEE: "simulation"}},
 		{[]string{"set-settings", "500", "1000", "true"},
 			governance.SetSettings{Settings: governance.Settings{ProposalLifetime: 500, EpochLength: 1000, OpenSending: true}}},
+		{[]string{"set-settings", "500", "1000", "false", "12h"},
+			governance.SetSettings{Settings: governance.Settings{ProposalLifetime: 500, EpochLength: 1000, SessionLifetime: 12 * 3600}}},
 		{[]string{"set-settings", "500", "1000", "false"},
 			governance.SetSettings{Settings: governance.Settings{ProposalLifetime: 500, EpochLength: 1000}}},
 	}
@@ -139,6 +141,7 @@ func TestEncodeProposalErrors(t *testing.T) {
 		{[]string{"set-settings", "0", "1", "true"}, `invalid LIFETIME "0"`},
 		{[]string{"set-settings", "10", "x", "true"}, `invalid EPOCH "x"`},
 		{[]string{"set-settings", "10", "10", "yes"}, `invalid OPEN "yes": want true or false`},
+		{[]string{"set-settings", "10", "10", "true", "800h"}, `invalid SESSION "800h"`},
 	}
 	for _, c := range cases {
 		_, _, err := encodeProposal(c.args)

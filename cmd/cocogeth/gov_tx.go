@@ -371,7 +371,8 @@ func describeEvent(e govEvent) string {
 		open, _ := a["openSending"].(bool)
 		lt, _ := a["proposalLifetime"].(uint64)
 		ep, _ := a["epochLength"].(uint64)
-		return fmt.Sprintf("  settings: %s", governance.Settings{ProposalLifetime: lt, EpochLength: ep, OpenSending: open})
+		sl, _ := a["sessionLifetime"].(uint64)
+		return fmt.Sprintf("  settings: %s", governance.Settings{ProposalLifetime: lt, EpochLength: ep, OpenSending: open, SessionLifetime: sl})
 	}
 	return fmt.Sprintf("  %s %v", e.Name, a)
 }

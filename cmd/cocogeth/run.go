@@ -116,7 +116,8 @@ func runNode(ctx *cli.Context) error {
 	// Registered after the chain, the RPC service stops before it, and the
 	// servers before both.
 	backend := svc.RPCBackend()
-	verifier := confidential.NewVerifier(backend.ChainConfig().ChainID, nil)
+	verifier := confidential.NewVerifier(backend.ChainConfig().ChainID,
+		confidential.ConstitutionLifetime(backend, backend.Spec().Coco.Governed()))
 	gate := confidential.NewGate(verifier, backend)
 	rpcs := ethapi.New(backend, rpcConfig(cfg.Eth), gate)
 	servers.register(stack, rpcs.APIs())

@@ -251,3 +251,25 @@ test('only actors read a governed network: anonymous and outsiders get the open 
   const actor = await call(node.session, req('eth_blockNumber'));
   assert.ok(actor.json.result, JSON.stringify(actor.json));
 });
+
+test('members vote the longest sign-in session; coco_login follows the constitution', async () => {
+  const [lifetime, epoch, open] = await gov.settings();
+  const rc = await (await gov.connect(wallets.A).proposeSetSettings(lifetime, epoch, open, 2 * 3600)).wait();
+  const id = proposalIdOf(rc);
+  await (await gov.connect(wallets.B).vote(id, true)).wait();
+  const [, , , session] = await gov.settings();
+  assert.equal(session, 7200n);
+  const { siweMessage } = await import('./lib/session.mjs');
+  const login = async (ttlMs) => {
+    const message = siweMessage(wallets.C.address, { ttlMs });
+    const res = await fetch(node.httpUrl, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'coco_login', params: [message, await wallets.C.signMessage(message)] }),
+    });
+    return res.json();
+  };
+  const long = await login(3 * 3600_000);
+  assert.ok(long.error?.message.includes('longer than the network allows (2h0m0s)'), JSON.stringify(long));
+  const ok = await login(3600_000);
+  assert.ok(ok.result?.token, JSON.stringify(ok));
+});
