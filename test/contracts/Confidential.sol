@@ -72,3 +72,23 @@ contract Relay {
         return Shipments(target).whoAmI();
     }
 }
+
+/// A confidential contract whose hooks answer garbage: not an ABI-encoded
+/// true, so "no".
+contract Garbage is ICocoConfidential {
+    event Ping(address indexed who);
+
+    function ping() external { emit Ping(msg.sender); }
+
+    function supportsInterface(bytes4 id) external pure returns (bool) {
+        return id == type(ICocoConfidential).interfaceId || id == 0x01ffc9a7;
+    }
+
+    function canReadLog(address, bytes32[] calldata, bytes calldata) external pure returns (bool) {
+        assembly { mstore(0, 2) return(0, 32) }
+    }
+
+    function canReadTx(address, address, bytes calldata) external pure returns (bool) {
+        assembly { mstore(0, 0x0101) return(0, 64) }
+    }
+}

@@ -187,3 +187,14 @@ test('pending-transaction filters show its transactions only to parties', async 
   const asB = (await as(st.token.b, 'eth_getFilterChanges', [aId])).result;
   assert.ok(asB.includes(shipTx.hash), 'the recipient sees it');
 });
+
+test('hooks that answer garbage (not an ABI-encoded true) mean "no"', async () => {
+  const dev = devWallet(ctx.node.provider());
+  const g = await deploy(dev, 'Garbage');
+  const hash = (await g.ping()).hash;
+  const devToken = (await login(ctx.node, dev)).token;
+  const r = await waitFor(async () => (await as(devToken, 'eth_getTransactionReceipt', [hash])).result, { what: 'receipt' });
+  assert.equal(r.logs.length, 0, 'the sender sees its receipt, but no log passes the garbage canReadLog');
+  assert.deepEqual((await as(st.token.c, 'eth_getLogs', [{ address: await g.getAddress(), fromBlock: '0x0' }])).result, []);
+  assert.equal((await as(st.token.c, 'eth_getTransactionByHash', [hash])).result, null, 'garbage canReadTx means no');
+});
