@@ -157,6 +157,7 @@ func NewChain(db ethdb.Database, cfg ChainConfig) (*Chain, error) {
 		blocks:   lru.NewCache[common.Hash, *types.Block](256),
 	}
 	c.syncWrites = true
+	c.precompiles = append(c.precompiles, randomPrecompile{})
 	if spec.Coco.Governed() {
 		c.precompiles = append(c.precompiles, govPrecompile{contract: governance.NewContract()})
 	}

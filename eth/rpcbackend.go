@@ -117,6 +117,16 @@ func (b *RPCBackend) NewEVM(blockCtx vm.BlockContext, st *state.StateDB, cfg vm.
 	return b.s.chain.newEVM(blockCtx, st, cfg)
 }
 
+// StatefulPrecompiles are the addresses of the chain's stateful
+// precompiles.
+func (b *RPCBackend) StatefulPrecompiles() []common.Address {
+	out := make([]common.Address, len(b.s.chain.precompiles))
+	for i, p := range b.s.chain.precompiles {
+		out[i] = p.Address()
+	}
+	return out
+}
+
 // SendTx admits a transaction (Service.SendTx).
 func (b *RPCBackend) SendTx(ctx context.Context, tx *types.Transaction) error {
 	return b.s.SendTx(tx)

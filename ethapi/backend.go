@@ -57,8 +57,10 @@ type Backend interface {
 	// ChainContext gives the EVM the hashes of earlier blocks.
 	ChainContext() core.ChainContext
 	// NewEVM is the node's EVM, with its stateful precompiles
-	// (governance) bound, for calls and estimates.
+	// (governance, randomness) bound, for calls and estimates.
 	NewEVM(blockCtx vm.BlockContext, st *state.StateDB, cfg vm.Config) *vm.EVM
+	// StatefulPrecompiles are the addresses NewEVM binds precompiles to.
+	StatefulPrecompiles() []common.Address
 
 	// SendTx admits a signed transaction (and forwards it to the leader).
 	SendTx(ctx context.Context, tx *types.Transaction) error

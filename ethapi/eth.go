@@ -347,17 +347,22 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 	if err != nil {
 		return 0, err
 	}
-	if _, open := api.theGate().(openGate); !open {
-		// Learn which contracts the call touches with one run at the cap
-		// and no fee, then estimate as the sender a confidential contract
-		// would see. A run that fails before executing fails alike at any
-		// gas: the estimator below answers it with geth's error.
-		touched := make(map[common.Address]struct{})
-		probe := args
-		probe.Gas, probe.GasPrice, probe.MaxFeePerGas, probe.MaxPriorityFeePerGas = nil, nil, nil, nil
-		if _, err := api.execCall(ctx, probe, latestIfNil(bnh), overrides, bo, touched); err == nil {
-			if _, err := api.confidentialSender(ctx, &args, latestIfNil(bnh), overrides != nil || bo != nil, caller, touched); err != nil {
-				return 0, err
+	// Learn which accounts the call touches with one run at the cap and no
+	// fee: estimate as the sender a confidential contract would see, and
+	// with the node's own EVM when a stateful precompile is involved. A
+	// run that fails before executing fails alike at any gas: the
+	// estimator below answers it with geth's error.
+	touched := make(map[common.Address]struct{})
+	probe := args
+	probe.Gas, probe.GasPrice, probe.MaxFeePerGas, probe.MaxPriorityFeePerGas = nil, nil, nil, nil
+	ownEVM := api.b.Spec().Coco.Governed()
+	if _, err := api.execCall(ctx, probe, latestIfNil(bnh), overrides, bo, touched); err == nil {
+		if _, err := api.confidentialSender(ctx, &args, latestIfNil(bnh), overrides != nil || bo != nil, caller, touched); err != nil {
+			return 0, err
+		}
+		for _, addr := range api.b.StatefulPrecompiles() {
+			if _, ok := touched[addr]; ok {
+				ownEVM = true
 			}
 		}
 	}
@@ -386,9 +391,9 @@ func (api *EthAPI) EstimateGas(ctx context.Context, args TransactionArgs, bnh *r
 	if err != nil {
 		return 0, err
 	}
-	if api.b.Spec().Coco.Governed() {
-		// go-ethereum's estimator builds its own EVM, without the
-		// governance contract: search with ours.
+	if ownEVM {
+		// go-ethereum's estimator builds its own EVM, without the node's
+		// stateful precompiles (governance, randomness): search with ours.
 		return estimateGas(ctx, api.b, api.cfg.GasCap, msg, st, header)
 	}
 	opts := &gasestimator.Options{
