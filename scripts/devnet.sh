@@ -83,11 +83,18 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "Stopping ${#pids[@]} nodes..."
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  # A clean stop through each node's IPC socket (cocogeth stop: no OS
+  # signal, as enclaves need); SIGTERM only for a node it cannot reach.
+  for idx in "${!pids[@]}"; do
+    if kill -0 "${pids[$idx]}" 2>/dev/null; then
+      "$BIN" stop --datadir "$DIR/node$((idx + 1))" --timeout 30s >/dev/null 2>&1 || kill -TERM "${pids[$idx]}" 2>/dev/null || true
+    fi
+  done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   echo "Stopped. Data kept in $DIR (RESET=1 to start afresh)."
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 for i in $(seq 1 "$N"); do
   http=$((BASE_PORT + 10 * (i - 1))); ws=$((http + 1))

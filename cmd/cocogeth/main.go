@@ -31,6 +31,7 @@ func newApp() *cli.App {
 			voteCommand,
 			withdrawCommand,
 			sessionCommand,
+			stopCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			return setupLogging(ctx)

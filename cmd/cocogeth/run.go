@@ -125,6 +125,9 @@ func runNode(ctx *cli.Context) error {
 	servers.front = gate.Handler
 	stack.RegisterLifecycle(rpcs)
 	stack.RegisterLifecycle(servers)
+	// admin_shutdown on IPC only: the servers never get it.
+	control := newControlAPI()
+	stack.RegisterAPIs([]rpc.API{{Namespace: "admin", Service: control}})
 	// Catch signals before starting, so a stop during start-up is clean.
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
@@ -132,8 +135,12 @@ func runNode(ctx *cli.Context) error {
 	if err := stack.Start(); err != nil {
 		return fmt.Errorf("failed to start the node: %v", err)
 	}
-	sig := <-sigc
-	log.Info("Got signal, shutting down", "signal", sig)
+	select {
+	case sig := <-sigc:
+		log.Info("Got signal, shutting down", "signal", sig)
+	case <-control.stop:
+		log.Info("Shutdown requested over IPC, shutting down")
+	}
 	go func() {
 		// A second signal while closing forces the exit.
 		<-sigc
