@@ -1,7 +1,7 @@
 GO  ?= go
 BIN := build/bin
 
-.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench lint clean demo
+.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench lint clean demo enclave
 
 all: build
 
@@ -26,6 +26,11 @@ test-js: test-js-single test-js-cluster
 test-js-deps:
 	cd test/js && npm ci --no-audit --no-fund --loglevel=error
 	cd confidential/examples && npm ci --no-audit --no-fund --loglevel=error
+
+# cocogeth built and signed for an SGX enclave with ego (enclave.json);
+# says what is missing where ego's toolchain is not installed.
+enclave:
+	./scripts/enclave.sh
 
 # A confidential supply chain on a fresh --dev node (confidential/examples).
 demo: build
