@@ -24,6 +24,7 @@ var openMethods = map[string]bool{
 	"web3_clientVersion":     true,
 	"eth_sendRawTransaction": true,
 	"coco_login":             true,
+	"coco_attestation":       true, // what the node is, for clients to verify before trusting it
 }
 
 // maxBody bounds the request body read to find its methods (the RPC

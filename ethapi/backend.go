@@ -143,6 +143,9 @@ type Config struct {
 	LogQueryLimit  int           // most addresses, or topics per position (0 = no cap)
 	RangeLimit     uint64        // widest block range, end - begin (0 = no cap)
 	LogResultLimit int           // most logs one eth_getLogs or eth_getFilterLogs returns (0 = no cap)
+	// TEE labels the node's trusted execution environment in
+	// coco_nodeInfo ("none" when empty).
+	TEE string
 }
 
 // Service is the JSON-RPC service of a node over a Backend: it makes the
@@ -188,7 +191,7 @@ func (s *Service) APIs() []rpc.API {
 	return append(apis, []rpc.API{
 		{Namespace: "net", Service: &NetAPI{b: s.b, cfg: s.cfg}},
 		{Namespace: "txpool", Service: &TxPoolAPI{b: s.b, gate: s.gate}},
-		{Namespace: "coco", Service: &CocoAPI{b: s.b}},
+		{Namespace: "coco", Service: &CocoAPI{b: s.b, tee: s.cfg.TEE}},
 		{Namespace: "coco", Service: &GovAPI{b: s.b}},
 		{Namespace: "eth", Service: &SendAPI{b: s.b, cfg: s.cfg}},
 	}...)

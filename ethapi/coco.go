@@ -11,7 +11,10 @@ import (
 )
 
 // CocoAPI is the coco_ namespace: cocogeth's additions for clients.
-type CocoAPI struct{ b Backend }
+type CocoAPI struct {
+	b   Backend
+	tee string // label of the node's TEE
+}
 
 // maxWait bounds coco_waitForBlock.
 const maxWait = time.Minute
@@ -69,8 +72,11 @@ func (api *CocoAPI) NodeInfo() NodeInfo {
 		Head:         hexutil.Uint64(api.b.CurrentHeader().Number.Uint64()),
 		AppliedIndex: hexutil.Uint64(api.b.AppliedIndex()),
 		Leader:       api.b.IsLeader(),
-		TEE:          "none",
+		TEE:          api.tee,
 		NodeChannel:  api.b.NodeChannel(),
+	}
+	if info.TEE == "" {
+		info.TEE = "none"
 	}
 	return info
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/ethapi"
+	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/naoina/toml"
@@ -29,6 +30,14 @@ type Config struct {
 	Eth     eth.Config
 	Raft    cocobackend.ClusterSettings
 	Metrics MetricsConfig
+	TEE     TEEConfig
+}
+
+// TEEConfig chooses the node's trusted execution environment.
+type TEEConfig struct {
+	// Kind is "sgx" (inside an enclave built with make enclave) or
+	// "simulation" (anywhere else; labelled insecure).
+	Kind string
 }
 
 // defaultMetrics is the Prometheus endpoint's default place (off).
@@ -76,6 +85,7 @@ func defaultConfig() Config {
 		Eth:     eth.DefaultConfig,
 		Raft:    cocobackend.DefaultClusterSettings(),
 		Metrics: defaultMetrics,
+		TEE:     TEEConfig{Kind: tee.KindSimulation},
 	}
 }
 

@@ -24,6 +24,7 @@ var (
 	identity    = &cli.StringFlag{Name: "identity", Usage: "Custom node name"}
 	keystoreDir = &cli.StringFlag{Name: "keystore", Usage: "Directory for the keystore (default = inside the datadir)"}
 
+	teeFlag     = &cli.StringFlag{Name: "tee", Usage: "Trusted execution environment: sgx (inside an enclave, make enclave) or simulation (anywhere, INSECURE)", Value: "simulation"}
 	httpEnabled = &cli.BoolFlag{Name: "http", Usage: "Enable the HTTP-RPC server"}
 	httpAddr    = &cli.StringFlag{Name: "http.addr", Usage: "HTTP-RPC server listening interface", Value: node.DefaultHTTPHost}
 	httpPort    = &cli.IntFlag{Name: "http.port", Usage: "HTTP-RPC server listening port", Value: node.DefaultHTTPPort}
@@ -68,7 +69,7 @@ var nodeFlags = []cli.Flag{
 	httpEnabled, httpAddr, httpPort, httpAPI, httpCors, httpVhosts,
 	wsEnabled, wsAddr, wsPort, wsAPI, wsOrigins, ipcDisable, ipcPath,
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
-	logQueryLimit, logRangeLimit, logResultLimit,
+	logQueryLimit, logRangeLimit, logResultLimit, teeFlag,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
 	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftSnapEvery, raftTrailing, raftPlaintext,
@@ -113,6 +114,9 @@ func setupLogging(ctx *cli.Context) error {
 func applyFlags(ctx *cli.Context, cfg *Config) error {
 	n := &cfg.Node
 	set := ctx.IsSet
+	if set(teeFlag.Name) {
+		cfg.TEE.Kind = ctx.String(teeFlag.Name)
+	}
 	if set(dataDirFlag.Name) || n.DataDir == "" {
 		n.DataDir = ctx.String(dataDirFlag.Name)
 	}

@@ -32,6 +32,7 @@ func newApp() *cli.App {
 			withdrawCommand,
 			sessionCommand,
 			stopCommand,
+			verifyCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			return setupLogging(ctx)

@@ -16,6 +16,7 @@ import (
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/metrics"
 	"github.com/ethereum/go-ethereum/metrics/exp"
@@ -109,6 +110,10 @@ func runNode(ctx *cli.Context) error {
 			}
 		}()
 	}
+	enclave, err := startTEE(cfg.TEE.Kind, stack.ResolvePath("tee.secret"))
+	if err != nil {
+		return err
+	}
 	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft, servers))
 	if err != nil {
 		return err
@@ -119,9 +124,16 @@ func runNode(ctx *cli.Context) error {
 	verifier := confidential.NewVerifier(backend.ChainConfig().ChainID,
 		confidential.ConstitutionLifetime(backend, backend.Spec().Coco.Governed()))
 	gate := confidential.NewGate(verifier, backend)
-	rpcs := ethapi.New(backend, rpcConfig(cfg.Eth), gate)
+	rcfg := rpcConfig(cfg.Eth)
+	rcfg.TEE = tee.Label(enclave.Kind())
+	rpcs := ethapi.New(backend, rcfg, gate)
 	servers.register(stack, rpcs.APIs())
 	servers.register(stack, []rpc.API{{Namespace: "coco", Service: confidential.NewAPI(verifier)}})
+	attestation, err := newAttestationAPI(enclave, &stack.Config().NodeKey().PublicKey)
+	if err != nil {
+		return err
+	}
+	servers.register(stack, []rpc.API{{Namespace: "coco", Service: attestation}})
 	servers.front = gate.Handler
 	stack.RegisterLifecycle(rpcs)
 	stack.RegisterLifecycle(servers)

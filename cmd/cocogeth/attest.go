@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/cocogeth/cocogeth/ethapi"
+	"github.com/cocogeth/cocogeth/governance"
+	"github.com/cocogeth/cocogeth/tee"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/metrics"
+	"github.com/urfave/cli/v2"
+)
+
+// startTEE opens the node's TEE and labels it: in the log at start, in
+// coco_nodeInfo, in the metrics (tee/<kind> = 1). sgx refuses to run
+// outside an enclave; simulation is marked insecure everywhere.
+func startTEE(kind, secretFile string) (tee.TEE, error) {
+	cfg := tee.DefaultConfig()
+	cfg.SecretFile = secretFile
+	t, err := tee.New(kind, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("TEE %s: %w", kind, err)
+	}
+	metrics.GetOrRegisterGauge("tee/"+kind, nil).Update(1)
+	if kind == tee.KindSimulation {
+		log.Warn("TEE: SIMULATION, not an enclave", "label", tee.Label(kind))
+	} else {
+		log.Info("TEE", "kind", tee.Label(kind))
+	}
+	return t, nil
+}
+
+// Attestation is the answer of coco_attestation: the node's TEE report
+// binding its node key (the key the genesis or the constitution lists).
+type Attestation struct {
+	TEE     string        `json:"tee"`     // kind: sgx or simulation
+	Label   string        `json:"label"`   // for humans; simulation says INSECURE
+	NodeKey hexutil.Bytes `json:"nodeKey"` // 65-byte public key
+	// Report binds SHA-256(nodeKey) as its data; verify it with the
+	// kind's verifier (cocogeth verify does).
+	Report hexutil.Bytes `json:"report"`
+}
+
+// attestationAPI is coco_attestation.
+type attestationAPI struct{ att *Attestation }
+
+func newAttestationAPI(t tee.TEE, key *ecdsa.PublicKey) (*attestationAPI, error) {
+	pub := crypto.FromECDSAPub(key)
+	report, err := t.Report(tee.ReportData(pub))
+	if err != nil {
+		return nil, fmt.Errorf("TEE report: %w", err)
+	}
+	return &attestationAPI{&Attestation{TEE: t.Kind(), Label: tee.Label(t.Kind()), NodeKey: pub, Report: report}}, nil
+}
+
+// Attestation returns the node's TEE report over its node key.
+func (a *attestationAPI) Attestation() *Attestation { return a.att }
+
+// verifiedNode is what cocogeth verify established about a node.
+type verifiedNode struct {
+	att    Attestation
+	claims tee.Claims
+}
+
+// verifyAttestation checks a node's attestation: the report verifies as
+// its kind's and binds SHA-256 of the node key it names.
+func verifyAttestation(att Attestation) (tee.Claims, error) {
+	claims, err := tee.Verify(att.TEE, att.Report)
+	if err != nil {
+		return claims, fmt.Errorf("report does not verify: %w", err)
+	}
+	if len(att.NodeKey) != 65 {
+		return claims, fmt.Errorf("node key is %d bytes, want 65", len(att.NodeKey))
+	}
+	want := sha256.Sum256(att.NodeKey)
+	if len(claims.Data) < len(want) || !bytes.Equal(claims.Data[:len(want)], want[:]) || !allZeroBytes(claims.Data[len(want):]) {
+		return claims, errors.New("report is not bound to the node key it names")
+	}
+	return claims, nil
+}
+
+func allZeroBytes(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+var verifyCommand = &cli.Command{
+	Name:      "verify",
+	Usage:     "Check a node's TEE attestation, and on a governed network its admission by the constitution",
+	ArgsUsage: "URL",
+	Description: `Fetches coco_attestation from the node at URL, verifies its report and that
+it binds the node key, and prints the claims (TEE kind, code identity,
+signer, product, security version, debug). On a network with a constitution
+it also checks that the constitution lists the node key and admits the TEE
+kind and the code identity (reading it needs an actor's --session). Exits
+non-zero when a check fails.`,
+	Flags: []cli.Flag{rpcFlag, sessionFlag},
+	Action: func(ctx *cli.Context) error {
+		args, err := positional(ctx)
+		if err != nil {
+			return err
+		}
+		if len(args) > 1 {
+			return fmt.Errorf("unexpected argument %q (want one URL)", args[1])
+		}
+		if len(args) == 1 {
+			ctx.Set(rpcFlag.Name, args[0])
+		}
+		c, err := dialNode(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		endpoint := ctx.String(rpcFlag.Name)
+		var att Attestation
+		if err := callCoco(ctx.Context, c, endpoint, &att, "coco_attestation"); err != nil {
+			return err
+		}
+		return reportVerification(ctx.Context, ctx.App.Writer, att, func(out any) error {
+			return callCoco(ctx.Context, c, endpoint, out, "coco_constitution")
+		})
+	},
+}
+
+// reportVerification prints the checks of a node's attestation; the
+// constitution is read with readConstitution.
+func reportVerification(ctx context.Context, w io.Writer, att Attestation, readConstitution func(any) error) error {
+	fmt.Fprintf(w, "TEE          %s\n", tee.Label(att.TEE))
+	fmt.Fprintf(w, "node key     %s\n", att.NodeKey)
+	claims, err := verifyAttestation(att)
+	if err != nil {
+		fmt.Fprintf(w, "report       FAILED: %v\n", err)
+		return err
+	}
+	fmt.Fprintf(w, "report       verified, bound to the node key\n")
+	fmt.Fprintf(w, "code id      %s\nsigner id    %s\nproduct      %d\nsecurity     %d\ndebug        %t\n",
+		common.Hash(claims.UniqueID).Hex(), common.Hash(claims.SignerID).Hex(), claims.ProductID, claims.SecurityVersion, claims.Debug)
+	var cons ethapi.RPCConstitution
+	if err := readConstitution(&cons); err != nil {
+		if strings.Contains(err.Error(), "no constitution") {
+			fmt.Fprintln(w, "constitution none on this network: node key and code are fixed by the genesis")
+			return nil
+		}
+		return fmt.Errorf("read the constitution: %w", err)
+	}
+	var failed []string
+	check := func(what string, ok bool) {
+		mark := "ok"
+		if !ok {
+			mark, failed = "FAILED", append(failed, what)
+		}
+		fmt.Fprintf(w, "%-12s %s\n", what, mark)
+	}
+	i := slices.IndexFunc(cons.Nodes, func(n governance.Node) bool { return bytes.Equal(n.PublicKey, att.NodeKey) })
+	check("node listed", i >= 0)
+	if i >= 0 && cons.Nodes[i].CodeID != (common.Hash{}) {
+		check("pinned code", cons.Nodes[i].CodeID == common.Hash(claims.UniqueID))
+	}
+	check("TEE kind", slices.Contains(cons.TEEManifest, att.TEE))
+	check("code id", slices.Contains(cons.CodeManifest, common.Hash(claims.UniqueID)))
+	check("not debug", !claims.Debug)
+	if len(failed) > 0 {
+		return fmt.Errorf("the constitution does not admit this node: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}

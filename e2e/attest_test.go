@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cocogeth/cocogeth/internal/testnode"
+)
+
+// The node's TEE is labelled everywhere and its attestation verifies: on a
+// --dev node (simulation TEE) the log, coco_nodeInfo and the metrics say
+// SIMULATION/INSECURE, and `cocogeth verify` checks the report against the
+// node key and prints the code identity, the SHA-256 of the binary. On a
+// governed network it also checks the constitution: the node key is
+// listed and the TEE kind admitted, but a code identity missing from the
+// code manifest fails the check. --tee sgx outside an enclave refuses to
+// start.
+func TestAttestationAndLabels(t *testing.T) {
+	bin := testnode.Build(t)
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(exe)
+	codeID := "0x" + hex.EncodeToString(sum[:])
+
+	n := testnode.Start(t, testnode.Options{Binary: bin, Metrics: true})
+	if !strings.Contains(n.LastLog(), "TEE: SIMULATION, not an enclave") {
+		t.Errorf("no TEE banner in the log:\n%s", testnode.Tail(n.LastLog(), 30))
+	}
+	var info struct {
+		TEE string `json:"tee"`
+	}
+	if err := n.RPC().CallContext(context.Background(), &info, "coco_nodeInfo"); err != nil || !strings.Contains(info.TEE, "simulation (INSECURE") {
+		t.Errorf("coco_nodeInfo.tee = %q (%v)", info.TEE, err)
+	}
+	resp, err := http.Get(n.MetricsURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "tee_simulation 1") {
+		t.Errorf("metrics lack tee_simulation 1")
+	}
+	out := cliOK(t, bin, "verify", n.HTTPURL())
+	for _, want := range []string{"simulation (INSECURE", "report       verified, bound to the node key", "code id      " + codeID, "constitution none"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cocogeth verify lacks %q:\n%s", want, out)
+		}
+	}
+
+	g := testnode.StartGoverned(t, testnode.GovernedOptions{Binary: bin})
+	f := g.Nodes[(g.Leader()+1)%3]
+	var att struct {
+		NodeKey string `json:"nodeKey"`
+	}
+	if err := f.RPC().CallContext(context.Background(), &att, "coco_attestation"); err != nil {
+		t.Fatal(err)
+	}
+	// coco_attestation is open to anyone, like eth_chainId.
+	anon := postOne(t, f.HTTPURL(), `{"jsonrpc":"2.0","id":1,"method":"coco_attestation","params":[]}`)
+	if anon.Error != nil || !strings.Contains(string(anon.Result), att.NodeKey[2:]) {
+		t.Errorf("anonymous coco_attestation on a governed network: %s %+v", anon.Result, anon.Error)
+	}
+	res := testnode.Run(t, bin, time.Minute, "verify", f.HTTPURL(), "--session", f.Session())
+	for _, want := range []string{"node listed  ok", "TEE kind     ok", "code id      FAILED", "does not admit this node: code id"} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("cocogeth verify on a governed node lacks %q:\n%s", want, res.Output)
+		}
+	}
+	if res.ExitCode == 0 {
+		t.Error("cocogeth verify passed a node whose code the code manifest lacks")
+	}
+
+	res = testnode.Run(t, bin, time.Minute, "--dev", "--datadir", t.TempDir(), "--tee", "sgx", "--http.port", "0", "--ws.port", "0")
+	if res.ExitCode == 0 || !strings.Contains(res.Output, "not running inside an enclave") {
+		t.Errorf("--tee sgx outside an enclave: exit %d\n%s", res.ExitCode, res.Output)
+	}
+}
