@@ -201,8 +201,14 @@ func (s *Service) APIs() []rpc.API {
 func (s *Service) Start() error { return nil }
 
 // Stop implements node.Lifecycle: log filters stop expiring.
+//
+// It waits for the expiry of log filters, which may be unsubscribing
+// one: that needs the chain's event system, which stops after this.
 func (s *Service) Stop() error {
 	close(s.quit)
+	if s.logs != nil {
+		s.logs.wg.Wait()
+	}
 	return nil
 }
 

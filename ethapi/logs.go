@@ -98,6 +98,7 @@ type logsAPI struct {
 	geth   *filters.FilterAPI   // block and pending-transaction filters
 	events *filters.EventSystem // feeds the log filters
 	quit   <-chan struct{}      // closed when the service stops
+	wg     sync.WaitGroup       // expireLoop
 
 	limit      int           // most logs one call returns
 	queryLimit int           // most addresses, or topics per position (0 = no cap)
@@ -171,6 +172,7 @@ func newLogsAPI(b Backend, gate Gate, cfg Config, geth *filters.FilterAPI, fs *f
 		// No cap (this API also serves when a gate filters logs).
 		a.limit = math.MaxInt32
 	}
+	a.wg.Add(1)
 	go a.expireLoop(quit)
 	return a
 }
@@ -323,6 +325,7 @@ func (a *logsAPI) GetFilterLogs(ctx context.Context, id rpc.ID) ([]*types.Log, e
 // timeout as geth does (a filter lives between one and two timeouts after
 // its last poll).
 func (a *logsAPI) expireLoop(quit <-chan struct{}) {
+	defer a.wg.Done()
 	tick := time.NewTicker(a.timeout)
 	defer tick.Stop()
 	for {
