@@ -71,6 +71,19 @@ type Network interface {
 	Dialer
 }
 
+// Attestation is what the node-to-node channel requires of peers' TEEs:
+// when Required, a report over the peer's TLS key, of a kind in Kinds, for
+// code in CodeIDs (or any code with AnyCode, as on a network without a
+// constitution), and for a node in Pinned exactly its pinned code. Empty
+// manifests admit nothing.
+type Attestation struct {
+	Required bool
+	Kinds    []string
+	CodeIDs  [][32]byte
+	AnyCode  bool
+	Pinned   map[string][32]byte
+}
+
 // NodeGuard is the guard of a cluster node: a Guard whose admitted nodes
 // (node id → 65-byte public key) the node sets as the genesis or the
 // constitution lists them.
@@ -78,6 +91,9 @@ type NodeGuard interface {
 	Guard
 	// SetAdmitted replaces the admitted nodes; it reports a change.
 	SetAdmitted(nodes map[string][]byte) bool
+	// SetAttestation replaces what peers' TEEs must prove; it reports a
+	// change.
+	SetAttestation(a Attestation) bool
 	// Admits reports whether node id is admitted.
 	Admits(id string) bool
 }
@@ -99,6 +115,11 @@ type (
 	Admission interface {
 		SetAdmitted(nodes map[string][]byte)
 	}
+	// Attesting sets what peers' TEEs must prove (the constitution's TEE
+	// and code manifests) and cuts the connections that no longer do.
+	Attesting interface {
+		SetAttestation(a Attestation)
+	}
 	// Membership changes the Raft configuration (leader only).
 	Membership interface {
 		Servers() ([]Server, error)
@@ -111,6 +132,7 @@ var (
 	_ Ledger     = (*Cluster)(nil)
 	_ Forwarding = (*Cluster)(nil)
 	_ Admission  = (*Cluster)(nil)
+	_ Attesting  = (*Cluster)(nil)
 	_ Membership = (*Cluster)(nil)
 )
 
@@ -271,6 +293,13 @@ func (c *Cluster) NewLeader() <-chan struct{} { return c.newLeader }
 // does nothing.
 func (c *Cluster) SetAdmitted(nodes map[string][]byte) {
 	if c.cfg.Guard != nil && c.cfg.Guard.SetAdmitted(nodes) {
+		c.mux.Recheck()
+	}
+}
+
+// SetAttestation implements Attesting.
+func (c *Cluster) SetAttestation(a Attestation) {
+	if c.cfg.Guard != nil && c.cfg.Guard.SetAttestation(a) {
 		c.mux.Recheck()
 	}
 }

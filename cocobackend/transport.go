@@ -46,6 +46,10 @@ func (d TCPDialer) Dial(addr string, timeout time.Duration) (net.Conn, error) {
 type AuthPeer struct {
 	ID  string // its node id (Raft server id)
 	Key []byte // its node public key, 65 bytes uncompressed
+	// TEE and Code are what its attestation proved (empty when the
+	// guard requires none): the TEE kind and the code identity.
+	TEE  string
+	Code [32]byte
 }
 
 // Guard authenticates node-to-node connections (package nodetls: mutual
@@ -253,7 +257,11 @@ func (m *Mux) route(raw net.Conn) {
 			tc.Close()
 			return
 		}
-		log.Debug("Node-to-node connection", "peer", p.ID, "remote", conn.RemoteAddr())
+		if p.TEE != "" {
+			log.Info("Node-to-node connection", "peer", p.ID, "remote", conn.RemoteAddr(), "tee", teeLabel(p.TEE), "code", fmt.Sprintf("%x", p.Code))
+		} else {
+			log.Debug("Node-to-node connection", "peer", p.ID, "remote", conn.RemoteAddr())
+		}
 		conn = m.track(tc, p)
 	} else {
 		conn = m.track(conn, nil)
@@ -401,3 +409,11 @@ func (m *Mux) RaftStreamLayer(advertise string) raft.StreamLayer {
 }
 
 func (m *Mux) String() string { return fmt.Sprintf("mux(%s)", m.Addr()) }
+
+// teeLabel marks a simulated TEE in logs as what it is.
+func teeLabel(kind string) string {
+	if kind == "simulation" {
+		return "simulation (INSECURE)"
+	}
+	return kind
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"strings"
@@ -19,9 +21,9 @@ import (
 // SIMULATION/INSECURE, and `cocogeth verify` checks the report against the
 // node key and prints the code identity, the SHA-256 of the binary. On a
 // governed network it also checks the constitution: the node key is
-// listed and the TEE kind admitted, but a code identity missing from the
-// code manifest fails the check. --tee sgx outside an enclave refuses to
-// start.
+// listed, the TEE kind and the code identity admitted (the nodes attest
+// to each other with the same report on the node-to-node channel). --tee
+// sgx outside an enclave refuses to start.
 func TestAttestationAndLabels(t *testing.T) {
 	bin := testnode.Build(t)
 	exe, err := os.ReadFile(bin)
@@ -71,17 +73,76 @@ func TestAttestationAndLabels(t *testing.T) {
 		t.Errorf("anonymous coco_attestation on a governed network: %s %+v", anon.Result, anon.Error)
 	}
 	res := testnode.Run(t, bin, time.Minute, "verify", f.HTTPURL(), "--session", f.Session())
-	for _, want := range []string{"node listed  ok", "TEE kind     ok", "code id      FAILED", "does not admit this node: code id"} {
+	for _, want := range []string{"node listed  ok", "TEE kind     ok", "code id      ok", "not debug    ok"} {
 		if !strings.Contains(res.Output, want) {
 			t.Errorf("cocogeth verify on a governed node lacks %q:\n%s", want, res.Output)
 		}
 	}
-	if res.ExitCode == 0 {
-		t.Error("cocogeth verify passed a node whose code the code manifest lacks")
+	if res.ExitCode != 0 {
+		t.Errorf("cocogeth verify failed a node the constitution admits:\n%s", res.Output)
+	}
+	// The nodes attested to each other over the node-to-node channel.
+	if !strings.Contains(f.Log(), "tee=\"simulation (INSECURE)\"") {
+		t.Errorf("no attested node-to-node connection in the follower's log")
 	}
 
 	res = testnode.Run(t, bin, time.Minute, "--dev", "--datadir", t.TempDir(), "--tee", "sgx", "--http.port", "0", "--ws.port", "0")
 	if res.ExitCode == 0 || !strings.Contains(res.Output, "not running inside an enclave") {
 		t.Errorf("--tee sgx outside an enclave: exit %d\n%s", res.ExitCode, res.Output)
 	}
+}
+
+// A node with a valid node key but other code (its binary patched, so its
+// simulation code identity is not in the code manifest) is refused on the
+// node-to-node channel, with the reason in the log, and never gets the
+// chain; the network keeps committing, and the node on its voted code
+// catches up.
+func TestWrongCodeIdentityRefused(t *testing.T) {
+	bin := testnode.Build(t)
+	g := testnode.StartGoverned(t, testnode.GovernedOptions{Binary: bin})
+	lead := g.Leader()
+	i := (lead + 1) % 3
+	f := g.Nodes[i]
+	if err := f.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched := t.TempDir() + "/cocogeth"
+	if err := os.WriteFile(patched, append(exe, []byte("patched")...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	impostor := testnode.Start(t, testnode.Options{
+		Binary: patched, DataDir: f.DataDir(), Genesis: g.GenesisPath, SignInAs: testnode.GovKey("A"),
+		Args: []string{"--http.api", testnode.ClusterAPIs, "--ws.api", testnode.ClusterAPIs, "--raft.addr", g.ListenAddrs[i]},
+	})
+	head := func(n *testnode.Node) uint64 {
+		t.Helper()
+		h, err := n.Client().BlockNumber(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	before := head(impostor)
+	// The network commits without it.
+	w := testnode.NewWallet(g.Nodes[lead].Client(), testnode.GovKey("A"), testnode.DevChainID)
+	r := w.Transfer(t, testnode.GovAddress("D"), big.NewInt(1))
+	if err := testnode.Poll(30*time.Second, 200*time.Millisecond, func() error {
+		if !strings.Contains(g.Nodes[lead].Log(), "code identity not admitted") {
+			return errors.New("the leader has not refused the patched node yet")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v:\n%s", err, testnode.Tail(g.Nodes[lead].Log(), 30))
+	}
+	time.Sleep(2 * time.Second)
+	if h := head(impostor); h >= r.BlockNumber.Uint64() || h != before {
+		t.Errorf("the patched node reached block %d (before %d, committed %d)", h, before, r.BlockNumber)
+	}
+	impostor.Stop()
+	f.StartAgain()
+	g.WaitHead(r.BlockNumber.Uint64(), 60*time.Second)
 }

@@ -44,6 +44,7 @@ func (s *Service) initTrusted() error {
 			return err
 		}
 		keys = constitutionKeys(cons)
+		s.attest(cons)
 	} else {
 		for _, v := range spec.Coco.InitialValidators() {
 			pk, err := governance.NormaliseNodeKey(v.PublicKey)
@@ -124,6 +125,7 @@ func (s *Service) followConstitution() {
 		}
 		keys := constitutionKeys(cons)
 		s.trusted.Store(&keys)
+		s.attest(cons)
 		if leader {
 			// Keep admitting nodes being removed until the configuration
 			// without them committed, and a moment more.
@@ -147,6 +149,26 @@ func (s *Service) followConstitution() {
 			admittedAt = v
 		}
 	}
+}
+
+// attest hands the constitution's TEE and code manifests, and the code
+// its nodes are pinned to, to the channel (cocobackend.Attesting): peers
+// must attest to them, and connections that no longer do are cut.
+func (s *Service) attest(cons *governance.Constitution) {
+	a, ok := s.ledger.(cocobackend.Attesting)
+	if !ok {
+		return
+	}
+	att := cocobackend.Attestation{Required: true, Kinds: cons.TEEManifest, Pinned: map[string][32]byte{}}
+	for _, c := range cons.CodeManifest {
+		att.CodeIDs = append(att.CodeIDs, c)
+	}
+	for _, n := range cons.Nodes {
+		if n.CodeID != ([32]byte{}) {
+			att.Pinned[n.ID] = n.CodeID
+		}
+	}
+	a.SetAttestation(att)
 }
 
 // admittedNodes are the nodes last handed to the channel's admission.

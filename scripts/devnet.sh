@@ -52,6 +52,7 @@ if [ ! -f "$DIR/genesis.json" ]; then
         \"participants\": [ { \"id\": \"D\", \"accounts\": [\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\"] } ],
         \"nodes\": [ $vals ],
         \"teeManifest\": [\"simulation\"],
+        \"codeManifest\": [\"0x$(sha256sum "$BIN" | cut -c1-64)\"],
         \"policy\": { \"kind\": \"m-of-n\", \"m\": 2 },
         \"settings\": { \"proposalLifetime\": 100000, \"epochLength\": 100000, \"openSending\": false }
       }"

@@ -7,6 +7,7 @@ import (
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/eth"
+	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -50,7 +51,7 @@ func applyRaftFlags(ctx *cli.Context, r *cocobackend.ClusterSettings) {
 // ledgerFactory returns the eth.NewLedgerFunc of this node: a single-node
 // ledger for a genesis without validators, else the Raft cluster member
 // whose public key is this node's key. The raft_ API goes to servers.
-func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.ClusterSettings, servers *rpcServers) eth.NewLedgerFunc {
+func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.ClusterSettings, servers *rpcServers, enclave tee.TEE) eth.NewLedgerFunc {
 	return func(d eth.LedgerDeps) (cocobackend.Ledger, error) {
 		spec, fsm := d.Spec, d.FSM
 		vals := spec.Coco.InitialValidators()
@@ -83,9 +84,16 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 		if !settings.InsecurePlaintext {
 			// The admitted nodes are set by the service from the genesis
 			// or the constitution before the cluster starts.
-			g, err := nodetls.NewGuard(nodetls.Identity{ID: cfg.Self.ID, Key: key, Network: d.Genesis}, nodetls.NewRegistry(nil))
+			// Every certificate carries this node's TEE report over its
+			// key. Peers must attest too: on a governed network to the
+			// constitution's manifests (set by the service), otherwise
+			// to this node's TEE kind, any code.
+			g, err := nodetls.NewGuard(nodetls.Identity{ID: cfg.Self.ID, Key: key, Network: d.Genesis, TEE: enclave}, nodetls.NewRegistry(nil))
 			if err != nil {
 				return nil, err
+			}
+			if !spec.Coco.Governed() {
+				g.SetAttestation(cocobackend.Attestation{Required: true, Kinds: []string{enclave.Kind()}, AnyCode: true})
 			}
 			cfg.Guard = g
 		}

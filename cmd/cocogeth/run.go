@@ -114,7 +114,7 @@ func runNode(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft, servers))
+	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft, servers, enclave))
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,16 @@
 // its open connections with Admit and closes those of nodes no longer
 // listed, which cannot reconnect.
 //
-// Nothing here is an attestation: a later layer adds the TEE report to the
-// certificate; the node key proof stays.
+// # Attestation
+//
+// With Identity.TEE set, every certificate also carries the node's TEE
+// report over the certificate's public key (AttestationOID: RLP [kind,
+// report], report data tee.ReportData(spki)). When the registry's
+// Attestation is Required, a peer is admitted only if that report
+// verifies, binds the certificate's key, is not a debug enclave, and its
+// kind and code identity are admitted (the constitution's TEE and code
+// manifests, a node's pinned code; AnyCode on networks without a
+// constitution). The proven kind and code ride in AuthPeer, so Admit
+// re-checks open connections when the manifests change: a node whose code
+// is voted out is cut off.
 package nodetls

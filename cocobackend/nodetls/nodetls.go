@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
+	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
@@ -64,6 +65,8 @@ type Identity struct {
 	ID      string
 	Key     *ecdsa.PrivateKey
 	Network common.Hash
+	// TEE, if set, attests every certificate's key (AttestationOID).
+	TEE tee.TEE
 }
 
 func proofDigest(network common.Hash, id string, spki []byte, notAfter uint64) []byte {
@@ -92,6 +95,14 @@ func (id Identity) Certificate(now time.Time) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	exts := []pkix.Extension{{Id: ExtensionOID, Value: ext}}
+	if id.TEE != nil {
+		att, err := attestationExtension(id.TEE, spki)
+		if err != nil {
+			return nil, err
+		}
+		exts = append(exts, pkix.Extension{Id: AttestationOID, Value: att})
+	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
 		return nil, err
@@ -103,7 +114,7 @@ func (id Identity) Certificate(now time.Time) (*tls.Certificate, error) {
 		NotAfter:        notAfter,
 		KeyUsage:        x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		ExtraExtensions: []pkix.Extension{{Id: ExtensionOID, Value: ext}},
+		ExtraExtensions: exts,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
 	if err != nil {
@@ -119,8 +130,28 @@ func (id Identity) Certificate(now time.Time) (*tls.Certificate, error) {
 // Registry is the set of admitted nodes: node id → uncompressed public
 // key (65 bytes). It is safe for concurrent use.
 type Registry struct {
-	mu    sync.RWMutex
-	nodes map[string][]byte
+	mu     sync.RWMutex
+	nodes  map[string][]byte
+	policy Attestation
+}
+
+// SetAttestation replaces what the registry requires of peers' TEEs; it
+// reports whether anything changed.
+func (r *Registry) SetAttestation(a Attestation) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if equalAttestation(r.policy, a) {
+		return false
+	}
+	r.policy = a
+	return true
+}
+
+// Attestation is what the registry requires of peers' TEEs.
+func (r *Registry) Attestation() Attestation {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.policy
 }
 
 // NewRegistry returns a registry holding nodes.
@@ -265,6 +296,10 @@ func (g *Guard) SetAdmitted(nodes map[string][]byte) bool {
 	return g.reg.Set(nodes)
 }
 
+// SetAttestation replaces what peers' TEEs must prove; connected peers
+// are re-checked by the mux (Admit).
+func (g *Guard) SetAttestation(a Attestation) bool { return g.reg.SetAttestation(a) }
+
 // Admits reports whether id is an admitted node.
 func (g *Guard) Admits(id string) bool {
 	_, ok := g.reg.Lookup(id)
@@ -280,6 +315,12 @@ func (g *Guard) Admit(p *cocobackend.AuthPeer) error {
 	}
 	if !bytes.Equal(k, p.Key) {
 		return fmt.Errorf("%w: %q", ErrWrongKey, p.ID)
+	}
+	if pol := g.reg.Attestation(); pol.Required {
+		if p.TEE == "" {
+			return fmt.Errorf("%w: %q connected before attestation was required", ErrNoAttestation, p.ID)
+		}
+		return admits(pol, p.ID, p.TEE, p.Code)
 	}
 	return nil
 }
@@ -324,5 +365,9 @@ func verifyLeaf(leaf *x509.Certificate, network common.Hash, reg *Registry, now 
 	if err != nil || !bytes.Equal(pub, listed) {
 		return nil, fmt.Errorf("%w: %q", ErrWrongKey, pr.ID)
 	}
-	return &cocobackend.AuthPeer{ID: pr.ID, Key: pub}, nil
+	p := &cocobackend.AuthPeer{ID: pr.ID, Key: pub}
+	if err := verifyAttestation(leaf, p, reg.Attestation()); err != nil {
+		return nil, fmt.Errorf("node %q: %w", pr.ID, err)
+	}
+	return p, nil
 }

@@ -3,9 +3,14 @@ package testnode
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"math/big"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,6 +163,9 @@ func (g *Governed) genesis(c *Cluster, keys []string) []byte {
 		"participants": []any{map[string]any{"id": "D", "accounts": []string{GovAddress("D").Hex()}}},
 		"nodes":        nodes,
 		"teeManifest":  []string{"simulation"},
+		// The nodes attest to their code: the simulation's code identity
+		// is the SHA-256 of the binary they run.
+		"codeManifest": []string{CodeID(g.Binary)},
 		"policy":       policy,
 		"settings":     map[string]any{"proposalLifetime": lifetime, "epochLength": 100000, "openSending": false},
 	}
@@ -265,4 +273,19 @@ func CallNode(n *Node, result any, method string, args ...any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterCallTimeout)
 	defer cancel()
 	return n.RPC().CallContext(ctx, result, method, args...)
+}
+
+// CodeID is the simulation TEE's code identity of the executable bin: its
+// SHA-256, 0x hex, as a code manifest lists it.
+func CodeID(bin string) string {
+	f, err := os.Open(bin)
+	if err != nil {
+		panic(fmt.Sprintf("testnode: code id of %s: %v", bin, err))
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		panic(fmt.Sprintf("testnode: code id of %s: %v", bin, err))
+	}
+	return "0x" + hex.EncodeToString(h.Sum(nil))
 }

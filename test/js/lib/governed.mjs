@@ -12,7 +12,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ethers } from 'ethers';
-import { REPO_ROOT } from './node.mjs';
+import crypto from 'node:crypto';
+import { REPO_ROOT, binaryPath } from './node.mjs';
+
+/** The simulation TEE's code identity of an executable: its SHA-256. */
+export const codeId = (file) => '0x' + crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 import { CocoCluster } from './cluster.mjs';
 
 /** Address of the governance precompile. */
@@ -45,6 +49,9 @@ function governedGenesis(validators, policy) {
     participants: [{ id: 'D', accounts: [govAddress('D')] }],
     nodes: validators.map((v, i) => ({ ...v, owner: OWNERS[i] })),
     teeManifest: ['simulation'],
+    // The nodes attest to their code: the simulation's code identity is
+    // the SHA-256 of the binary they run.
+    codeManifest: [codeId(binaryPath())],
     policy,
     settings: { proposalLifetime: 100000, epochLength: 100000, openSending: false },
   };
