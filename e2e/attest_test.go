@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cocogeth/cocogeth/internal/testnode"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 )
 
 // The node's TEE is labelled everywhere and its attestation verifies: on a
@@ -145,4 +147,54 @@ func TestWrongCodeIdentityRefused(t *testing.T) {
 	impostor.Stop()
 	f.StartAgain()
 	g.WaitHead(r.BlockNumber.Uint64(), 60*time.Second)
+}
+
+// A node's code identity voted out of the code manifest cuts it off: a
+// joiner on other code (a patched binary) is admitted once members add
+// its code and the node, follows the chain, and is refused by every node
+// from the block that removes its code, while the others keep committing.
+func TestCodeIdentityVotedOut(t *testing.T) {
+	bin := testnode.Build(t)
+	exe, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched := t.TempDir() + "/cocogeth"
+	if err := os.WriteFile(patched, append(exe, []byte("release 2")...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	codeY := common.HexToHash(testnode.CodeID(patched))
+	g := testnode.StartGoverned(t, testnode.GovernedOptions{Binary: bin})
+	wA, wB := g.Wallet(g.Leader(), "A"), g.Wallet(g.Leader(), "B")
+	pass := func(method string, args ...any) {
+		t.Helper()
+		id := govProposalID(t, govTransact(t, wA, method, args...))
+		govTransact(t, wB, "vote", id, true)
+	}
+	pass("proposeAddCode", [32]byte(codeY))
+	j := g.StartJoinerOn(t, "node4", patched)
+	pass("proposeAddNode", "node4", "A", j.RaftAddr, hexutil.MustDecode(j.PublicKey), [32]byte{})
+	r := wA.Transfer(t, testnode.GovAddress("D"), big.NewInt(1))
+	govWaitBlock(t, j.Node, r.BlockNumber.Uint64())
+
+	pass("proposeRemoveCode", [32]byte(codeY))
+	lead := g.Leader()
+	if err := testnode.Poll(30*time.Second, 200*time.Millisecond, func() error {
+		if !strings.Contains(g.Nodes[lead].Log(), "code identity not admitted") {
+			return errors.New("the leader has not refused node4 yet")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v:\n%s", err, testnode.Tail(g.Nodes[lead].Log(), 30))
+	}
+	r = g.Wallet(g.Leader(), "A").Transfer(t, testnode.GovAddress("D"), big.NewInt(1))
+	g.WaitHead(r.BlockNumber.Uint64(), 30*time.Second) // the three nodes on voted code
+	time.Sleep(2 * time.Second)
+	h, err := j.Client().BlockNumber(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h >= r.BlockNumber.Uint64() {
+		t.Errorf("node4, whose code was voted out, reached block %d (committed %d)", h, r.BlockNumber)
+	}
 }

@@ -213,19 +213,26 @@ type Joiner struct {
 // The node is stopped when the test ends.
 func (g *Governed) StartJoiner(t testing.TB, id string) *Joiner {
 	t.Helper()
+	return g.StartJoinerOn(t, id, g.Binary)
+}
+
+// StartJoinerOn is StartJoiner running the executable bin (other code,
+// for tests of code identities).
+func (g *Governed) StartJoinerOn(t testing.TB, id, bin string) *Joiner {
+	t.Helper()
 	ip := NodeIP(g.N())
 	port, err := freePortOn(ip)
 	if err != nil {
 		t.Fatalf("testnode: %v", err)
 	}
 	dir := t.TempDir()
-	j := &Joiner{ID: id, RaftAddr: net.JoinHostPort(ip.String(), strconv.Itoa(port)), PublicKey: NodeKey(t, g.Binary, dir)}
+	j := &Joiner{ID: id, RaftAddr: net.JoinHostPort(ip.String(), strconv.Itoa(port)), PublicKey: NodeKey(t, bin, dir)}
 	args := append([]string{
 		"--http.api", ClusterAPIs, "--ws.api", ClusterAPIs,
 		"--raft.id", id, "--raft.addr", j.RaftAddr,
 	}, g.opts.Args...)
 	j.Node = Start(t, Options{
-		DataDir: dir, Genesis: g.GenesisPath, Args: args, Binary: g.Binary,
+		DataDir: dir, Genesis: g.GenesisPath, Args: args, Binary: bin,
 		ReadyTimeout: g.opts.ReadyTimeout, StopTimeout: g.opts.StopTimeout, SignInAs: GovKey("A"),
 	})
 	return j

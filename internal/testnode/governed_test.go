@@ -1,8 +1,11 @@
 package testnode
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cocogeth/cocogeth/genesis"
@@ -14,7 +17,11 @@ import (
 // accepted by the node's own parser: a constitution whose nodes are the
 // initial Raft voters, with the devnet's actors.
 func TestGovernedGenesis(t *testing.T) {
-	g := &Governed{Cluster: &Cluster{t: t}, Owners: []string{"A", "B", "C"}}
+	exe := filepath.Join(t.TempDir(), "cocogeth")
+	if err := os.WriteFile(exe, []byte("a build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g := &Governed{Cluster: &Cluster{t: t}, Owners: []string{"A", "B", "C"}, Binary: exe}
 	var keys []string
 	for i := 0; i < 3; i++ {
 		k, err := crypto.GenerateKey()
@@ -48,6 +55,13 @@ func TestGovernedGenesis(t *testing.T) {
 		if acc, ok := spec.Eth.Alloc[GovAddress(a)]; !ok || acc.Balance.Cmp(DevBalance) != 0 {
 			t.Errorf("actor %s (%s) not funded in the genesis", a, GovAddress(a).Hex())
 		}
+	}
+	// The code manifest lists the binary's simulation code identity.
+	var cons struct {
+		CodeManifest []string `json:"codeManifest"`
+	}
+	if err := json.Unmarshal(spec.Coco.Constitution, &cons); err != nil || len(cons.CodeManifest) != 1 || cons.CodeManifest[0] != CodeID(exe) {
+		t.Errorf("constitution %s, want code manifest [%s]", spec.Coco.Constitution, CodeID(exe))
 	}
 	if GovAddress("A") != DevAddress {
 		t.Errorf("A's account %s is not the dev account", GovAddress("A").Hex())
