@@ -198,3 +198,32 @@ func TestCodeIdentityVotedOut(t *testing.T) {
 		t.Errorf("node4, whose code was voted out, reached block %d (committed %d)", h, r.BlockNumber)
 	}
 }
+
+// With --rpc.tls the node serves HTTPS and WSS with a self-signed
+// certificate carrying its TEE report over the certificate's key:
+// cocogeth verify accepts it only because the report verifies and binds
+// it, and checks it is the certificate coco_attestation names; a client
+// that wants a CA refuses it.
+func TestClientTLSAttested(t *testing.T) {
+	bin := testnode.Build(t)
+	n := testnode.Start(t, testnode.Options{Binary: bin, TLS: true})
+	if !strings.HasPrefix(n.HTTPURL(), "https://") {
+		t.Fatalf("HTTP URL %s", n.HTTPURL())
+	}
+	for _, url := range []string{n.HTTPURL(), n.WSURL()} {
+		out := cliOK(t, bin, "verify", url)
+		if !strings.Contains(out, "TLS          certificate attested") || !strings.Contains(out, "report       verified, bound to the node key") {
+			t.Errorf("cocogeth verify %s:\n%s", url, out)
+		}
+	}
+	if _, err := http.Post(n.HTTPURL(), "application/json", strings.NewReader(`{}`)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("a client that wants a CA-signed certificate: %v", err)
+	}
+	var chain string
+	if err := n.RPC().CallContext(context.Background(), &chain, "eth_chainId"); err != nil || chain != "0x539" {
+		t.Errorf("eth_chainId over HTTPS: %q %v", chain, err)
+	}
+	if head, err := n.DialWS(t).BlockNumber(context.Background()); err != nil {
+		t.Errorf("eth_blockNumber over WSS: %d %v", head, err)
+	}
+}

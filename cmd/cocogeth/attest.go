@@ -5,12 +5,18 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/cocogeth/cocogeth/tee"
@@ -19,6 +25,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/metrics"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/gorilla/websocket"
 	"github.com/urfave/cli/v2"
 )
 
@@ -50,18 +58,29 @@ type Attestation struct {
 	// Report binds SHA-256(nodeKey) as its data; verify it with the
 	// kind's verifier (cocogeth verify does).
 	Report hexutil.Bytes `json:"report"`
+	// Certificate is the DER of the TLS certificate the node serves to
+	// clients (--rpc.tls), which carries its own report over its key.
+	Certificate hexutil.Bytes `json:"certificate,omitempty"`
 }
+
+// rpcCertLifetime is how long the node's client TLS certificate is valid;
+// a new one is made at every start.
+const rpcCertLifetime = 365 * 24 * time.Hour
 
 // attestationAPI is coco_attestation.
 type attestationAPI struct{ att *Attestation }
 
-func newAttestationAPI(t tee.TEE, key *ecdsa.PublicKey) (*attestationAPI, error) {
+func newAttestationAPI(t tee.TEE, key *ecdsa.PublicKey, cert *tls.Certificate) (*attestationAPI, error) {
 	pub := crypto.FromECDSAPub(key)
 	report, err := t.Report(tee.ReportData(pub))
 	if err != nil {
 		return nil, fmt.Errorf("TEE report: %w", err)
 	}
-	return &attestationAPI{&Attestation{TEE: t.Kind(), Label: tee.Label(t.Kind()), NodeKey: pub, Report: report}}, nil
+	att := &Attestation{TEE: t.Kind(), Label: tee.Label(t.Kind()), NodeKey: pub, Report: report}
+	if cert != nil {
+		att.Certificate = cert.Certificate[0]
+	}
+	return &attestationAPI{att}, nil
 }
 
 // Attestation returns the node's TEE report over its node key.
@@ -121,15 +140,24 @@ non-zero when a check fails.`,
 		if len(args) == 1 {
 			ctx.Set(rpcFlag.Name, args[0])
 		}
-		c, err := dialNode(ctx)
+		endpoint := ctx.String(rpcFlag.Name)
+		var served *x509.Certificate // the TLS certificate of the connection
+		c, err := dialAttested(ctx.Context, endpoint, ctx.String(sessionFlag.Name), &served)
 		if err != nil {
-			return err
+			return fmt.Errorf("cannot reach the node at %s: %v", endpoint, err)
 		}
 		defer c.Close()
-		endpoint := ctx.String(rpcFlag.Name)
 		var att Attestation
 		if err := callCoco(ctx.Context, c, endpoint, &att, "coco_attestation"); err != nil {
 			return err
+		}
+		if served != nil {
+			w := ctx.App.Writer
+			if !bytes.Equal(served.Raw, att.Certificate) {
+				fmt.Fprintln(w, "TLS          FAILED: the certificate served is not the one the node attests")
+				return errors.New("the TLS certificate is not the node's attested one")
+			}
+			fmt.Fprintln(w, "TLS          certificate attested, its report verified and bound to its key")
 		}
 		return reportVerification(ctx.Context, ctx.App.Writer, att, func(out any) error {
 			return callCoco(ctx.Context, c, endpoint, out, "coco_constitution")
@@ -178,4 +206,37 @@ func reportVerification(ctx context.Context, w io.Writer, att Attestation, readC
 		return fmt.Errorf("the constitution does not admit this node: %s", strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// dialAttested connects to endpoint; over https:// or wss:// it accepts
+// the server's certificate only if it carries a TEE report that verifies
+// and binds its key (a node serves no CA-signed certificate), and stores
+// it in *served.
+func dialAttested(ctx context.Context, endpoint, session string, served **x509.Certificate) (*rpc.Client, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "wss") {
+		return dialWithSession(ctx, endpoint, session)
+	}
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // no CA: the attestation is checked below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("no certificate")
+			}
+			if _, err := nodetls.VerifyAttestedCertificate(cs.PeerCertificates[0]); err != nil {
+				return fmt.Errorf("the node's TLS certificate: %w", err)
+			}
+			*served = cs.PeerCertificates[0]
+			return nil
+		},
+	}
+	opts := []rpc.ClientOption{
+		rpc.WithHTTPClient(&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}),
+		rpc.WithWebsocketDialer(websocket.Dialer{TLSClientConfig: cfg}),
+	}
+	if session != "" {
+		opts = append(opts, rpc.WithHeader("Authorization", "Bearer "+session))
+	}
+	return rpc.DialOptions(ctx, endpoint, opts...)
 }

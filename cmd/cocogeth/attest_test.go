@@ -16,7 +16,7 @@ func TestVerifyAttestation(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	api, err := newAttestationAPI(sim, &key.PublicKey)
+	api, err := newAttestationAPI(sim, &key.PublicKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

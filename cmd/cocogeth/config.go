@@ -38,6 +38,9 @@ type TEEConfig struct {
 	// Kind is "sgx" (inside an enclave built with make enclave) or
 	// "simulation" (anywhere else; labelled insecure).
 	Kind string
+	// RPCTLS serves HTTP and WebSocket over TLS with the node's attested
+	// certificate.
+	RPCTLS bool `toml:",omitempty"`
 }
 
 // defaultMetrics is the Prometheus endpoint's default place (off).

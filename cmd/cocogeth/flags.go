@@ -24,6 +24,7 @@ var (
 	identity    = &cli.StringFlag{Name: "identity", Usage: "Custom node name"}
 	keystoreDir = &cli.StringFlag{Name: "keystore", Usage: "Directory for the keystore (default = inside the datadir)"}
 
+	rpcTLS      = &cli.BoolFlag{Name: "rpc.tls", Usage: "Serve HTTP and WebSocket over TLS with the node's attested certificate (https://, wss://; clients check it with cocogeth verify or coco_attestation)"}
 	teeFlag     = &cli.StringFlag{Name: "tee", Usage: "Trusted execution environment: sgx (inside an enclave, make enclave) or simulation (anywhere, INSECURE)", Value: "simulation"}
 	httpEnabled = &cli.BoolFlag{Name: "http", Usage: "Enable the HTTP-RPC server"}
 	httpAddr    = &cli.StringFlag{Name: "http.addr", Usage: "HTTP-RPC server listening interface", Value: node.DefaultHTTPHost}
@@ -69,7 +70,7 @@ var nodeFlags = []cli.Flag{
 	httpEnabled, httpAddr, httpPort, httpAPI, httpCors, httpVhosts,
 	wsEnabled, wsAddr, wsPort, wsAPI, wsOrigins, ipcDisable, ipcPath,
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
-	logQueryLimit, logRangeLimit, logResultLimit, teeFlag,
+	logQueryLimit, logRangeLimit, logResultLimit, teeFlag, rpcTLS,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
 	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftSnapEvery, raftTrailing, raftPlaintext,
@@ -116,6 +117,9 @@ func applyFlags(ctx *cli.Context, cfg *Config) error {
 	set := ctx.IsSet
 	if set(teeFlag.Name) {
 		cfg.TEE.Kind = ctx.String(teeFlag.Name)
+	}
+	if set(rpcTLS.Name) {
+		cfg.TEE.RPCTLS = ctx.Bool(rpcTLS.Name)
 	}
 	if set(dataDirFlag.Name) || n.DataDir == "" {
 		n.DataDir = ctx.String(dataDirFlag.Name)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +30,8 @@ type rpcServers struct {
 	rpcs    []*rpc.Server
 	httpURL string
 	wsURL   string
+	// tls, if set, is served on every listener (https://, wss://).
+	tls *tls.Config
 }
 
 // web3API is the web3_ namespace, which go-ethereum's node serves only on
@@ -103,10 +106,10 @@ func (s *rpcServers) Start() error {
 		if err != nil {
 			return err
 		}
-		s.httpURL = "http://" + addr
+		s.httpURL = s.scheme("http") + addr
 		log.Info("JSON-RPC over HTTP", "url", s.httpURL)
 		if shared {
-			s.wsURL = "ws://" + addr
+			s.wsURL = s.scheme("ws") + addr
 		}
 	}
 	if wsH != nil && !shared {
@@ -114,12 +117,20 @@ func (s *rpcServers) Start() error {
 		if err != nil {
 			return err
 		}
-		s.wsURL = "ws://" + addr
+		s.wsURL = s.scheme("ws") + addr
 	}
 	if s.wsURL != "" {
 		log.Info("JSON-RPC over WebSocket", "url", s.wsURL)
 	}
 	return nil
+}
+
+// scheme is base (http or ws), with TLS https or wss, and "://".
+func (s *rpcServers) scheme(base string) string {
+	if s.tls != nil {
+		return base + "s://"
+	}
+	return base + "://"
 }
 
 func isWebSocketUpgrade(r *http.Request) bool {
@@ -133,6 +144,9 @@ func (s *rpcServers) serve(host string, port int, h http.Handler, timeouts bool)
 	if err != nil {
 		s.Stop()
 		return "", fmt.Errorf("JSON-RPC server: %w", err)
+	}
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
 	}
 	srv := &http.Server{Handler: s.front(h), ReadHeaderTimeout: s.cfg.HTTPTimeouts.ReadHeaderTimeout}
 	if timeouts {

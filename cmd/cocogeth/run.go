@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,7 +12,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
+	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/confidential"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/ethapi"
@@ -129,7 +132,15 @@ func runNode(ctx *cli.Context) error {
 	rpcs := ethapi.New(backend, rcfg, gate)
 	servers.register(stack, rpcs.APIs())
 	servers.register(stack, []rpc.API{{Namespace: "coco", Service: confidential.NewAPI(verifier)}})
-	attestation, err := newAttestationAPI(enclave, &stack.Config().NodeKey().PublicKey)
+	var rpcCert *tls.Certificate
+	if cfg.TEE.RPCTLS {
+		// Clients check the report in it, not a CA: cocogeth verify.
+		if rpcCert, err = nodetls.AttestedCertificate(enclave, "cocogeth node", time.Now(), rpcCertLifetime); err != nil {
+			return err
+		}
+		servers.tls = &tls.Config{Certificates: []tls.Certificate{*rpcCert}, MinVersion: tls.VersionTLS12}
+	}
+	attestation, err := newAttestationAPI(enclave, &stack.Config().NodeKey().PublicKey, rpcCert)
 	if err != nil {
 		return err
 	}

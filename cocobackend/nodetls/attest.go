@@ -2,11 +2,18 @@ package nodetls
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
+	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/tee"
@@ -75,12 +82,9 @@ func attestationExtension(t tee.TEE, spki []byte) ([]byte, error) {
 	return rlp.EncodeToBytes(&attestationExt{Kind: t.Kind(), Report: report})
 }
 
-// verifyAttestation checks leaf's attestation for node p against policy
-// and records the proven kind and code in p.
-func verifyAttestation(leaf *x509.Certificate, p *cocobackend.AuthPeer, policy Attestation) error {
-	if !policy.Required {
-		return nil
-	}
+// attestedClaims verifies the report leaf carries and that it binds the
+// leaf's key and is not a debug enclave.
+func attestedClaims(leaf *x509.Certificate) (tee.Claims, error) {
 	var raw []byte
 	for _, e := range leaf.Extensions {
 		if e.Id.Equal(AttestationOID) {
@@ -88,27 +92,88 @@ func verifyAttestation(leaf *x509.Certificate, p *cocobackend.AuthPeer, policy A
 		}
 	}
 	if raw == nil {
-		return ErrNoAttestation
+		return tee.Claims{}, ErrNoAttestation
 	}
 	var ext attestationExt
 	if err := rlp.DecodeBytes(raw, &ext); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadAttestation, err)
+		return tee.Claims{}, fmt.Errorf("%w: %v", ErrBadAttestation, err)
 	}
 	claims, err := tee.Verify(ext.Kind, ext.Report)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadAttestation, err)
+		return claims, fmt.Errorf("%w: %v", ErrBadAttestation, err)
 	}
 	want := make([]byte, tee.ReportDataSize)
 	copy(want, tee.ReportData(leaf.RawSubjectPublicKeyInfo))
 	if !bytes.Equal(claims.Data, want) {
-		return fmt.Errorf("%w: report bound to another key", ErrBadAttestation)
+		return claims, fmt.Errorf("%w: report bound to another key", ErrBadAttestation)
 	}
 	if claims.Debug {
-		return ErrDebugEnclave
+		return claims, ErrDebugEnclave
+	}
+	return claims, nil
+}
+
+// verifyAttestation checks leaf's attestation for node p against policy
+// and records the proven kind and code in p.
+func verifyAttestation(leaf *x509.Certificate, p *cocobackend.AuthPeer, policy Attestation) error {
+	if !policy.Required {
+		return nil
+	}
+	claims, err := attestedClaims(leaf)
+	if err != nil {
+		return err
 	}
 	if err := admits(policy, p.ID, claims.Kind, claims.UniqueID); err != nil {
 		return err
 	}
 	p.TEE, p.Code = claims.Kind, claims.UniqueID
 	return nil
+}
+
+// AttestedCertificate makes a self-signed TLS certificate for a fresh
+// ECDSA P-256 key, valid for lifetime, carrying t's report over the key
+// (AttestationOID): the certificate a node serves to clients, which
+// check the report instead of a CA (VerifyAttestedCertificate).
+func AttestedCertificate(t tee.TEE, name string, now time.Time, lifetime time.Duration) (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := attestationExtension(t, spki)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:    serial,
+		Subject:         pkix.Name{CommonName: name},
+		NotBefore:       now.Add(-clockSkew),
+		NotAfter:        now.Add(lifetime),
+		KeyUsage:        x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtraExtensions: []pkix.Extension{{Id: AttestationOID, Value: ext}},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// VerifyAttestedCertificate checks the TEE report a certificate carries:
+// it verifies and binds the certificate's key. It returns the claims; the
+// caller decides whether it admits their kind and code.
+func VerifyAttestedCertificate(leaf *x509.Certificate) (tee.Claims, error) {
+	return attestedClaims(leaf)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/cocogeth/cocogeth/confidential"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/gorilla/websocket"
 )
 
 // Defaults of Options.
@@ -68,6 +70,9 @@ type Options struct {
 	// StopTimeout is how long Stop waits after SIGTERM before it sends
 	// SIGKILL (default 30 s).
 	StopTimeout time.Duration
+	// TLS runs the node with --rpc.tls: HTTPURL is https:// and the test's
+	// clients accept the node's self-signed (attested) certificate.
+	TLS bool
 	// SignInAs, if set, makes RPC, Client and DialWS present a session of
 	// this key's account (coco_login on first use): on a governed network
 	// only actors read.
@@ -173,6 +178,9 @@ func (n *Node) args() []string {
 	if n.opts.Metrics {
 		a = append(a, "--metrics", "--metrics.addr", "127.0.0.1", "--metrics.port", strconv.Itoa(n.metricsPort))
 	}
+	if n.opts.TLS {
+		a = append(a, "--rpc.tls")
+	}
 	return append(a, n.opts.Args...)
 }
 
@@ -216,7 +224,8 @@ func (n *Node) start() error {
 func (n *Node) waitReady(p *process) error {
 	deadline := time.Now().Add(n.opts.ReadyTimeout)
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}`)
-	hc := &http.Client{Timeout: 2 * time.Second}
+	hc := n.httpClient()
+	hc.Timeout = 2 * time.Second
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -350,10 +359,30 @@ func (n *Node) StartAgain() {
 }
 
 // HTTPURL is the node's HTTP JSON-RPC endpoint.
-func (n *Node) HTTPURL() string { return "http://127.0.0.1:" + strconv.Itoa(n.httpPort) }
+func (n *Node) HTTPURL() string {
+	if n.opts.TLS {
+		return "https://127.0.0.1:" + strconv.Itoa(n.httpPort)
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(n.httpPort)
+}
+
+// httpClient is an HTTP client of the node; with Options.TLS it accepts
+// the node's certificate without a CA (what the certificate attests is
+// the business of the tests that check it).
+func (n *Node) httpClient() *http.Client {
+	if !n.opts.TLS {
+		return &http.Client{}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+}
 
 // WSURL is the node's WebSocket JSON-RPC endpoint.
-func (n *Node) WSURL() string { return "ws://127.0.0.1:" + strconv.Itoa(n.wsPort) }
+func (n *Node) WSURL() string {
+	if n.opts.TLS {
+		return "wss://127.0.0.1:" + strconv.Itoa(n.wsPort)
+	}
+	return "ws://127.0.0.1:" + strconv.Itoa(n.wsPort)
+}
 
 // MetricsURL is the Prometheus endpoint (served only with Options.Metrics).
 func (n *Node) MetricsURL() string {
@@ -391,7 +420,7 @@ func (n *Node) RPC() *rpc.Client {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.rpc == nil {
-		c, err := rpc.DialOptions(context.Background(), n.HTTPURL(), n.sessionHeader()...)
+		c, err := rpc.DialOptions(context.Background(), n.HTTPURL(), append(n.sessionHeader(), rpc.WithHTTPClient(n.httpClient()))...)
 		if err != nil {
 			n.t.Fatalf("testnode: dial %s: %v", n.HTTPURL(), err)
 		}
@@ -451,6 +480,9 @@ func (n *Node) DialWS(t testing.TB) *ethclient.Client {
 	n.mu.Lock()
 	opts := n.sessionHeader()
 	n.mu.Unlock()
+	if n.opts.TLS {
+		opts = append(opts, rpc.WithWebsocketDialer(websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}))
+	}
 	c, err := rpc.DialOptions(ctx, n.WSURL(), opts...)
 	if err != nil {
 		t.Fatalf("testnode: dial %s: %v", n.WSURL(), err)
