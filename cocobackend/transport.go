@@ -229,10 +229,20 @@ func (m *Mux) serve() {
 			}
 			return
 		}
+		// Under the lock Close takes to cut handshakes: a connection
+		// accepted as the mux closes is either cut by Close or closed
+		// here, never left to its handshake timeout.
 		m.mu.Lock()
+		select {
+		case <-m.closed:
+			m.mu.Unlock()
+			conn.Close()
+			return
+		default:
+		}
 		m.handshaking[conn] = struct{}{}
-		m.mu.Unlock()
 		m.wg.Add(1)
+		m.mu.Unlock()
 		go m.route(conn)
 	}
 }
