@@ -91,6 +91,15 @@ func (s *rpcServers) Start() error {
 		wsH = node.NewWSHandlerStack(srv.WebsocketHandler(c.WSOrigins), nil)
 	}
 	shared := httpH != nil && wsH != nil && c.HTTPHost == c.WSHost && c.HTTPPort == c.WSPort
+	// WebSocket first: once HTTP answers (what clients and tests wait
+	// for), every port is open.
+	if wsH != nil && !shared {
+		addr, err := s.serve(c.WSHost, c.WSPort, wsH, false)
+		if err != nil {
+			return err
+		}
+		s.wsURL = s.scheme("ws") + addr
+	}
 	if httpH != nil {
 		h := httpH
 		if shared {
@@ -111,13 +120,6 @@ func (s *rpcServers) Start() error {
 		if shared {
 			s.wsURL = s.scheme("ws") + addr
 		}
-	}
-	if wsH != nil && !shared {
-		addr, err := s.serve(c.WSHost, c.WSPort, wsH, false)
-		if err != nil {
-			return err
-		}
-		s.wsURL = s.scheme("ws") + addr
 	}
 	if s.wsURL != "" {
 		log.Info("JSON-RPC over WebSocket", "url", s.wsURL)
