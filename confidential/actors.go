@@ -59,7 +59,7 @@ func (g *Gate) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if isWebSocket(r) {
+		if IsWebSocket(r) {
 			refuse(w, &ProofError{actorsOnlyMessage("WebSocket")})
 			return
 		}

@@ -55,7 +55,7 @@ func (v *Verifier) Handler(next http.Handler) http.Handler {
 			refuse(w, err)
 			return
 		}
-		if !isWebSocket(r) {
+		if !IsWebSocket(r) {
 			next.ServeHTTP(w, r.WithContext(WithSession(r.Context(), s)))
 			return
 		}
@@ -67,7 +67,8 @@ func (v *Verifier) Handler(next http.Handler) http.Handler {
 	})
 }
 
-func isWebSocket(r *http.Request) bool {
+// IsWebSocket reports whether r asks to upgrade to a WebSocket.
+func IsWebSocket(r *http.Request) bool {
 	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
 		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }

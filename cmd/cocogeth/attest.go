@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -102,20 +101,12 @@ func verifyAttestation(att Attestation) (tee.Claims, error) {
 	if len(att.NodeKey) != 65 {
 		return claims, fmt.Errorf("node key is %d bytes, want 65", len(att.NodeKey))
 	}
-	want := sha256.Sum256(att.NodeKey)
-	if len(claims.Data) < len(want) || !bytes.Equal(claims.Data[:len(want)], want[:]) || !allZeroBytes(claims.Data[len(want):]) {
+	want := make([]byte, tee.ReportDataSize) // report data is zero-padded
+	copy(want, tee.ReportData(att.NodeKey))
+	if !bytes.Equal(claims.Data, want) {
 		return claims, errors.New("report is not bound to the node key it names")
 	}
 	return claims, nil
-}
-
-func allZeroBytes(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 var verifyCommand = &cli.Command{

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cocogeth/cocogeth/confidential"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/log"
@@ -104,7 +105,7 @@ func (s *rpcServers) Start() error {
 		h := httpH
 		if shared {
 			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if isWebSocketUpgrade(r) {
+				if confidential.IsWebSocket(r) {
 					wsH.ServeHTTP(w, r)
 					return
 				}
@@ -133,11 +134,6 @@ func (s *rpcServers) scheme(base string) string {
 		return base + "s://"
 	}
 	return base + "://"
-}
-
-func isWebSocketUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
-		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }
 
 // serve listens on host:port and serves h behind the front handler.
