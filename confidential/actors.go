@@ -37,10 +37,20 @@ func actorsOnlyMessage(method string) string {
 }
 
 // isActor reports whether addr belongs to a member or participant of the
-// constitution at the head.
+// constitution at the head; the answer is kept per head, so a session's
+// requests read the state once per block, not once each.
 func (g *Gate) isActor(ctx context.Context, addr common.Address) bool {
-	st, _, err := g.b.StateAndHeaderByNumberOrHash(ctx, rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber))
-	return err == nil && governance.IsActor(st, addr)
+	head := g.b.CurrentHeader()
+	key := actorKey{head.Hash(), addr}
+	if ok, found := g.actors.Get(key); found {
+		return ok
+	}
+	st, _, err := g.b.StateAndHeaderByNumberOrHash(ctx, rpc.BlockNumberOrHashWithHash(key.head, false))
+	ok := err == nil && governance.IsActor(st, addr)
+	if err == nil {
+		g.actors.Add(key, ok)
+	}
+	return ok
 }
 
 // Handler is the gate in front of the RPC server. It lifts the session a

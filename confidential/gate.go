@@ -7,6 +7,7 @@ import (
 
 	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/lru"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -16,15 +17,25 @@ import (
 // see: it implements ethapi.Gate over a Verifier and the chain of an
 // ethapi.Backend.
 type Gate struct {
-	v *Verifier
-	b ethapi.Backend
-	p *policy
+	v      *Verifier
+	b      ethapi.Backend
+	p      *policy
+	actors *lru.Cache[actorKey, bool] // actor status by head and account
+}
+
+// actorKey is an account at a head: whether it is an actor changes only
+// with the head.
+type actorKey struct {
+	head common.Hash
+	addr common.Address
 }
 
 var _ ethapi.Gate = (*Gate)(nil)
 
 // NewGate returns the gate of a node: v checks proofs, b is its chain.
-func NewGate(v *Verifier, b ethapi.Backend) *Gate { return &Gate{v: v, b: b, p: newPolicy(b)} }
+func NewGate(v *Verifier, b ethapi.Backend) *Gate {
+	return &Gate{v: v, b: b, p: newPolicy(b), actors: lru.NewCache[actorKey, bool](4096)}
+}
 
 // Confidential implements ethapi.Gate: the contract answers
 // supportsInterface(ICocoConfidential).
