@@ -556,22 +556,27 @@ func TestClusterSnapshotCatchUp(t *testing.T) {
 	if f == down {
 		f = c.others(lead)[1]
 	}
+	// Commit one transfer at a time, so each is its own block and its own
+	// log entry, until the leader has snapshotted past downIndex+4: after
+	// a snapshot raft drops its log but for the trailing entries (4), so
+	// entry downIndex+1 is gone and the down node can only catch up from a
+	// snapshot. A busy machine snapshots late; keep the log growing rather
+	// than count on a fixed number of entries.
 	var recipients []common.Address
-	for i := 0; i < 20; i++ {
+	compacted := func() bool {
+		return raftStat(lead, "last_snapshot_index") > downIndex+4 &&
+			lead.svc.Chain().CurrentHeader().Number.Uint64() > downHead+8
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for i := 0; !compacted(); i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader did not compact its log past the down node (index %d) in two minutes: last snapshot %d",
+				downIndex, raftStat(lead, "last_snapshot_index"))
+		}
 		to := common.BigToAddress(big.NewInt(int64(0x1000 + i)))
 		recipients = append(recipients, to)
 		send(t, f, a, to, int64(1000+i), 1)
-	}
-	waitNonce(t, addrA, a.nonce, live...)
-	// After a snapshot raft drops its log up to the snapshot but for the
-	// trailing entries (4): once the leader snapshotted past downIndex+4,
-	// entry downIndex+1 is gone (the compaction follows the snapshot at
-	// once, long before the down node is back and contacted).
-	// Raft snapshots on its own schedule; a busy machine makes it late:
-	// wait up to a minute.
-	if !pollUntil(time.Minute, func() bool { return raftStat(lead, "last_snapshot_index") > downIndex+4 }) {
-		t.Fatalf("the leader did not compact its log past the down node (index %d) within a minute: last snapshot %d",
-			downIndex, raftStat(lead, "last_snapshot_index"))
+		waitNonce(t, addrA, a.nonce, live...)
 	}
 
 	c.start(down)
