@@ -13,7 +13,7 @@ import (
 
 const crashChildEnv = "COCOGETH_STORE_CRASH_CHILD"
 
-// TestCrashAtomicity kills (SIGKILL) a process in the middle of a stream of
+// TestCrashAtomicity (on an encrypted database, as nodes run) kills (SIGKILL) a process in the middle of a stream of
 // batch writes, then reopens its database: every batch must be wholly
 // present or wholly absent, and every batch whose Write had returned must
 // be present (the journal is flushed to the OS before Write returns, and
@@ -62,7 +62,7 @@ func TestCrashAtomicity(t *testing.T) {
 		t.Fatalf("child stopped early at round %d", acked)
 	}
 
-	db := openTestDB(t, dir, Options{})
+	db := openTestDB(t, dir, Options{Keys: newTestKeys(1), Identity: "crash"})
 	it := db.NewIterator(nil, nil)
 	defer it.Release()
 	n := 0
@@ -93,7 +93,7 @@ const crashKeys = 500
 // crashChild writes rounds of batches forever, printing each acknowledged
 // round, until it is killed.
 func crashChild(dir string) {
-	db, err := Open(dir, Options{CacheMiB: 16})
+	db, err := Open(dir, Options{CacheMiB: 16, Keys: newTestKeys(1), Identity: "crash"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -66,6 +66,23 @@ type Options struct {
 	// SyncWrites makes every Put, Delete, DeleteRange and batch Write
 	// fsync the write-ahead log before returning, as WriteSync does.
 	SyncWrites bool
+
+	// Keys, when set, encrypts and authenticates every file the database
+	// writes (see Keys and crypt.go), and Open authenticates every file
+	// before it opens the database. Nil stores plaintext: for tests and
+	// tools only; a node always sets it.
+	Keys Keys
+
+	// Identity names the database among all the network's databases (the
+	// node and which of its databases); files are bound to it, so a file
+	// copied from another database does not authenticate. Required with
+	// Keys.
+	Identity string
+
+	// OnCorrupt, when set, is called once with the first *CorruptError a
+	// read meets after Open; the database refuses every later read
+	// anyway. A node stops on it rather than serve around a hole.
+	OnCorrupt func(error)
 }
 
 func (o Options) withDefaults() Options {
@@ -123,7 +140,27 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	stor := newJournalSyncStorage(fs, path)
+	var base storage.Storage = fs
+	if opts.Keys != nil {
+		if opts.Identity == "" {
+			fs.Close()
+			return nil, errors.New("store: an encrypted database needs an identity")
+		}
+		cs := &cryptStorage{Storage: fs, st: &cryptState{keys: opts.Keys, identity: opts.Identity, dir: path}}
+		if err := cs.verifyAll(); err != nil {
+			fs.Close()
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		cs.st.onCorrupt = opts.OnCorrupt
+		base = cs
+	} else if enc, err := isEncrypted(fs); err != nil || enc {
+		fs.Close()
+		if err == nil {
+			err = errors.New("the database is encrypted and no keys were given")
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	stor := newJournalSyncStorage(base, path)
 	ldb, err := leveldb.Open(stor, opts.leveldbOptions())
 	if err != nil {
 		stor.Close()
