@@ -20,7 +20,7 @@ interface IGovernance {
     enum ActionKind {
         AddMember, RemoveMember, AddParticipant, RemoveParticipant,
         AddNode, RemoveNode, SetPolicy, AddCode, RemoveCode,
-        AddTEE, RemoveTEE, SetSettings
+        AddTEE, RemoveTEE, SetSettings, SetRecoveryKey
     }
     enum ProposalState { Open, Passed, Rejected, Expired, Withdrawn, Failed }
     enum ActorKind { None, Member, Participant }
@@ -29,7 +29,10 @@ interface IGovernance {
         string id;
         address[] accounts;
         bytes publicKey;   // public key or X.509 certificate (opaque)
-        bytes recoveryKey; // public key for recovery shares (may be empty)
+        /// Recovery public key (32 bytes: an Ed25519 point, see package
+        /// recovery) to which the member's shares of each epoch's ledger
+        /// secret are encrypted; empty if the member has none.
+        bytes recoveryKey;
     }
 
     struct Participant {
@@ -90,9 +93,13 @@ interface IGovernance {
     event TEEAdded(string kind);
     event TEERemoved(string kind);
     event SettingsChanged(uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime);
+    /// key is zero when the member's recovery key was removed.
+    event RecoveryKeySet(string id, bytes32 key);
 
     // ---- proposals (members only; each returns the new proposal id) ---
 
+    /// recoveryKey: empty (or 32 zero bytes) for none, else a valid
+    /// recovery public key of 32 bytes no other member holds.
     function proposeAddMember(string calldata id, address[] calldata accounts, bytes calldata publicKey, bytes calldata recoveryKey) external returns (uint256);
     function proposeRemoveMember(string calldata id) external returns (uint256);
     function proposeAddParticipant(string calldata id, address[] calldata accounts) external returns (uint256);
@@ -106,6 +113,9 @@ interface IGovernance {
     function proposeRemoveTEE(string calldata kind) external returns (uint256);
     /// sessionLifetime: seconds a sign-in session may last (0: the default, 24 h).
     function proposeSetSettings(uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime) external returns (uint256);
+    /// Sets or replaces the recovery public key of member memberId (a valid
+    /// recovery key no other member holds); key zero removes it.
+    function proposeSetRecoveryKey(string calldata memberId, bytes32 key) external returns (uint256);
 
     // ---- ballots ------------------------------------------------------
 

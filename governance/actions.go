@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -26,6 +27,7 @@ const (
 	ActAddTEE
 	ActRemoveTEE
 	ActSetSettings
+	ActSetRecoveryKey
 	numActions
 )
 
@@ -45,6 +47,7 @@ var actionNames = [numActions]struct{ name, method string }{
 	ActAddTEE:            {"add-tee", "proposeAddTEE"},
 	ActRemoveTEE:         {"remove-tee", "proposeRemoveTEE"},
 	ActSetSettings:       {"set-settings", "proposeSetSettings"},
+	ActSetRecoveryKey:    {"set-recovery-key", "proposeSetRecoveryKey"},
 }
 
 // ActionKinds returns every action kind, in the order of their numbers.
@@ -98,7 +101,7 @@ func (k ActionKind) String() string {
 // Action is a change of the constitution that members vote on. The
 // concrete types are AddMember, RemoveMember, AddParticipant,
 // RemoveParticipant, AddNode, RemoveNode, SetPolicy, AddCode, RemoveCode,
-// AddTEE, RemoveTEE and SetSettings.
+// AddTEE, RemoveTEE, SetSettings and SetRecoveryKey.
 type Action interface {
 	Kind() ActionKind
 	// String describes the action for people ("add member \"D\" …").
@@ -159,6 +162,14 @@ type RemoveTEE struct{ TEE string }
 // proposals made after the change.
 type SetSettings struct{ Settings Settings }
 
+// SetRecoveryKey sets, replaces or (with the zero Key) removes the
+// recovery public key of member ID. A non-zero Key must be a valid
+// recovery.PublicKey that no other member holds.
+type SetRecoveryKey struct {
+	ID  string
+	Key common.Hash
+}
+
 func (AddMember) Kind() ActionKind         { return ActAddMember }
 func (RemoveMember) Kind() ActionKind      { return ActRemoveMember }
 func (AddParticipant) Kind() ActionKind    { return ActAddParticipant }
@@ -171,6 +182,7 @@ func (RemoveCode) Kind() ActionKind        { return ActRemoveCode }
 func (AddTEE) Kind() ActionKind            { return ActAddTEE }
 func (RemoveTEE) Kind() ActionKind         { return ActRemoveTEE }
 func (SetSettings) Kind() ActionKind       { return ActSetSettings }
+func (SetRecoveryKey) Kind() ActionKind    { return ActSetRecoveryKey }
 
 func (a AddMember) String() string {
 	return fmt.Sprintf("add member %q (%d account(s))", a.Member.ID, len(a.Member.Accounts))
@@ -190,6 +202,12 @@ func (a RemoveCode) String() string  { return fmt.Sprintf("remove code identity 
 func (a AddTEE) String() string      { return fmt.Sprintf("add TEE kind %q", a.TEE) }
 func (a RemoveTEE) String() string   { return fmt.Sprintf("remove TEE kind %q", a.TEE) }
 func (a SetSettings) String() string { return fmt.Sprintf("set settings: %s", a.Settings) }
+func (a SetRecoveryKey) String() string {
+	if a.Key == (common.Hash{}) {
+		return fmt.Sprintf("remove the recovery key of member %q", a.ID)
+	}
+	return fmt.Sprintf("set the recovery key of member %q to %s", a.ID, a.Key.Hex())
+}
 
 // ABI arguments, in the order of the propose functions of IGovernance.sol.
 
@@ -213,6 +231,7 @@ func (a RemoveTEE) abiArgs() []any  { return []any{a.TEE} }
 func (a SetSettings) abiArgs() []any {
 	return []any{a.Settings.ProposalLifetime, a.Settings.EpochLength, a.Settings.OpenSending, a.Settings.SessionLifetime}
 }
+func (a SetRecoveryKey) abiArgs() []any { return []any{a.ID, [32]byte(a.Key)} }
 
 // ActionJSON is the JSON form of an action, as coco_proposal shows it:
 // the kind's Name and the arguments,
@@ -221,7 +240,8 @@ func (a SetSettings) abiArgs() []any {
 //
 // The arguments of AddMember, AddParticipant and AddNode are the member,
 // participant or node, those of SetPolicy and SetSettings the policy or
-// settings, and those of the others {"id": …} (removals of actors and
+// settings, those of SetRecoveryKey {"id": …, "recoveryKey": …} (zero to
+// remove it), and those of the others {"id": …} (removals of actors and
 // nodes), {"codeId": …} (code identities) or {"kind": …} (TEE kinds).
 type ActionJSON struct {
 	Action string `json:"action"`
@@ -244,6 +264,10 @@ type (
 	teeJSON struct {
 		Kind string `json:"kind"`
 	}
+	recoveryKeyJSON struct {
+		ID          string      `json:"id"`
+		RecoveryKey common.Hash `json:"recoveryKey"`
+	}
 )
 
 func (a AddMember) jsonArgs() any         { return a.Member }
@@ -258,6 +282,7 @@ func (a RemoveCode) jsonArgs() any        { return codeJSON{a.CodeID} }
 func (a AddTEE) jsonArgs() any            { return teeJSON{a.TEE} }
 func (a RemoveTEE) jsonArgs() any         { return teeJSON{a.TEE} }
 func (a SetSettings) jsonArgs() any       { return a.Settings }
+func (a SetRecoveryKey) jsonArgs() any    { return recoveryKeyJSON{a.ID, a.Key} }
 
 func nonNilAccounts(a []common.Address) []common.Address {
 	if a == nil {
@@ -301,6 +326,8 @@ func actionFromABI(kind ActionKind, args []any) (a Action, err error) {
 		return RemoveTEE{TEE: args[0].(string)}, nil
 	case ActSetSettings:
 		return SetSettings{Settings{ProposalLifetime: args[0].(uint64), EpochLength: args[1].(uint64), OpenSending: args[2].(bool), SessionLifetime: args[3].(uint64)}}, nil
+	case ActSetRecoveryKey:
+		return SetRecoveryKey{ID: args[0].(string), Key: common.Hash(args[1].([32]byte))}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %d", kind)
 }
@@ -391,6 +418,10 @@ func decodeAction(t taggedRLP) (Action, error) {
 		var a SetSettings
 		err = rlp.DecodeBytes(t.Data, &a)
 		return a, err
+	case ActSetRecoveryKey:
+		var a SetRecoveryKey
+		err = rlp.DecodeBytes(t.Data, &a)
+		return a, err
 	}
 	return nil, fmt.Errorf("unknown action kind %d", t.Kind)
 }
@@ -412,14 +443,11 @@ func normaliseMember(m Member) (Member, error) {
 	if err := checkKey("public key", m.PublicKey, true); err != nil {
 		return m, fmt.Errorf("member %q: %v", m.ID, err)
 	}
-	if err := checkKey("recovery key", m.RecoveryKey, false); err != nil {
+	rk, err := normaliseRecoveryKey(m.RecoveryKey)
+	if err != nil {
 		return m, fmt.Errorf("member %q: %v", m.ID, err)
 	}
-	out := Member{ID: m.ID, Accounts: append([]common.Address{}, m.Accounts...), PublicKey: append([]byte{}, m.PublicKey...)}
-	if len(m.RecoveryKey) > 0 {
-		out.RecoveryKey = append([]byte{}, m.RecoveryKey...)
-	}
-	return out, nil
+	return Member{ID: m.ID, Accounts: append([]common.Address{}, m.Accounts...), PublicKey: append([]byte{}, m.PublicKey...), RecoveryKey: rk}, nil
 }
 
 func (a RemoveMember) normalise() (Action, error) { return a, checkID("member", a.ID) }
@@ -493,6 +521,16 @@ func (a RemoveTEE) normalise() (Action, error) { return a, checkTEE(a.TEE) }
 
 func (a SetSettings) normalise() (Action, error) { return a, a.Settings.check() }
 
+func (a SetRecoveryKey) normalise() (Action, error) {
+	if err := checkID("member", a.ID); err != nil {
+		return a, err
+	}
+	if _, err := normaliseRecoveryKey(a.Key[:]); err != nil {
+		return a, fmt.Errorf("member %q: %v", a.ID, err)
+	}
+	return a, nil
+}
+
 // ---- check: against the constitution as it stands ---------------------
 
 func checkNewActor(s *store, id string, accounts []common.Address) error {
@@ -547,7 +585,33 @@ func checkRemoveActor(s *store, id string, kind ActorKind) (*actorRecord, []Node
 	return r, owned, nil
 }
 
-func (a AddMember) check(s *store) error { return checkNewActor(s, a.Member.ID, a.Member.Accounts) }
+func (a AddMember) check(s *store) error {
+	if err := checkNewActor(s, a.Member.ID, a.Member.Accounts); err != nil {
+		return err
+	}
+	return checkRecoveryKeyFree(s, a.Member.ID, a.Member.RecoveryKey)
+}
+
+// checkRecoveryKeyFree refuses a recovery key that a member other than id
+// holds (nothing to check for none).
+func checkRecoveryKeyFree(s *store, id string, key []byte) error {
+	if len(key) == 0 {
+		return nil
+	}
+	holder := s.get(recoveryKeySlot(key))
+	if holder == (common.Hash{}) || holder == actorKey(id) {
+		return nil
+	}
+	r, err := s.actor(holder)
+	if err != nil {
+		return err
+	}
+	name := "?"
+	if r != nil {
+		name = r.ID
+	}
+	return fmt.Errorf("recovery key %#x is already used by member %q", key, name)
+}
 
 func (a RemoveMember) check(s *store) error {
 	if !s.setHas(setMembers, actorKey(a.ID)) {
@@ -678,6 +742,26 @@ func (a SetSettings) check(s *store) error {
 	return nil
 }
 
+func (a SetRecoveryKey) check(s *store) error {
+	r, err := s.actorByID(a.ID)
+	if err != nil {
+		return err
+	}
+	if r == nil || ActorKind(r.Kind) != KindMember {
+		return fmt.Errorf("no member %q", a.ID)
+	}
+	if a.Key == (common.Hash{}) {
+		if len(r.RecoveryKey) == 0 {
+			return fmt.Errorf("member %q has no recovery key to remove", a.ID)
+		}
+		return nil
+	}
+	if bytes.Equal(r.RecoveryKey, a.Key[:]) {
+		return fmt.Errorf("member %q already has recovery key %s", a.ID, a.Key.Hex())
+	}
+	return checkRecoveryKeyFree(s, a.ID, a.Key[:])
+}
+
 // ---- apply -------------------------------------------------------------
 
 func putActor(s *store, kind ActorKind, r *actorRecord) error {
@@ -695,6 +779,9 @@ func putActor(s *store, kind ActorKind, r *actorRecord) error {
 		set = setParticipants
 	}
 	s.setAdd(set, key)
+	if len(r.RecoveryKey) > 0 {
+		s.set(recoveryKeySlot(r.RecoveryKey), key)
+	}
 	return nil
 }
 
@@ -702,6 +789,9 @@ func deleteActor(s *store, kind ActorKind, r *actorRecord) {
 	key := actorKey(r.ID)
 	for _, acc := range r.Accounts {
 		s.set(accountSlot(acc), common.Hash{})
+	}
+	if len(r.RecoveryKey) > 0 {
+		s.set(recoveryKeySlot(r.RecoveryKey), common.Hash{})
 	}
 	s.setBlob(actorSlot(key), nil)
 	set := setMembers
@@ -809,4 +899,29 @@ func (a RemoveTEE) apply(s *store) ([]effect, error) {
 func (a SetSettings) apply(s *store) ([]effect, error) {
 	s.set(slotSettings, settingsWord(a.Settings))
 	return []effect{settingsChanged{a.Settings}}, nil
+}
+
+func (a SetRecoveryKey) apply(s *store) ([]effect, error) {
+	key := actorKey(a.ID)
+	r, err := s.actor(key)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil || ActorKind(r.Kind) != KindMember {
+		return nil, fmt.Errorf("no member %q", a.ID)
+	}
+	if len(r.RecoveryKey) > 0 {
+		s.set(recoveryKeySlot(r.RecoveryKey), common.Hash{})
+	}
+	r.RecoveryKey = nil
+	if a.Key != (common.Hash{}) {
+		r.RecoveryKey = a.Key.Bytes()
+		s.set(recoveryKeySlot(r.RecoveryKey), key)
+	}
+	b, err := rlp.EncodeToBytes(r)
+	if err != nil {
+		return nil, err
+	}
+	s.setBlob(actorSlot(key), b)
+	return []effect{recoveryKeySet{id: a.ID, key: a.Key}}, nil
 }

@@ -59,6 +59,9 @@ func TestActionVocabulary(t *testing.T) {
 		{ActSetSettings, "set-settings", "proposeSetSettings",
 			SetSettings{Settings{ProposalLifetime: 5, EpochLength: 6, OpenSending: true, SessionLifetime: 7200}},
 			`{"action":"set-settings","args":{"proposalLifetime":5,"epochLength":6,"openSending":true,"sessionLifetime":7200}}`},
+		{ActSetRecoveryKey, "set-recovery-key", "proposeSetRecoveryKey",
+			SetRecoveryKey{ID: "B", Key: code1},
+			`{"action":"set-recovery-key","args":{"id":"B","recoveryKey":` + codeJSON + `}}`},
 	}
 	kinds := ActionKinds()
 	if len(cases) != len(kinds) || len(kinds) != int(numActions) {
@@ -103,7 +106,7 @@ func TestParseActionNameErrors(t *testing.T) {
 		}
 	}
 	_, err := ParseActionName("add-members")
-	want := `unknown action "add-members" (want one of add-member, remove-member, add-participant, remove-participant, add-node, remove-node, set-policy, add-code, remove-code, add-tee, remove-tee, set-settings)`
+	want := `unknown action "add-members" (want one of add-member, remove-member, add-participant, remove-participant, add-node, remove-node, set-policy, add-code, remove-code, add-tee, remove-tee, set-settings, set-recovery-key)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
 	}

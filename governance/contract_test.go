@@ -126,6 +126,7 @@ func allActions() []Action {
 		AddTEE{TEESGX},
 		RemoveTEE{TEESimulation},
 		SetSettings{Settings{ProposalLifetime: 5, EpochLength: 6, OpenSending: true}},
+		SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub("D"))},
 	}
 }
 
@@ -195,7 +196,7 @@ func TestViews(t *testing.T) {
 	var ms []abiMember
 	ms = *abi.ConvertType(view("members")[0], &ms).(*[]abiMember)
 	if len(ms) != 3 || ms[0].ID != "A" || !reflect.DeepEqual(ms[0].Accounts, []common.Address{accA, accA2}) ||
-		string(ms[1].PublicKey) != "pk-B" || string(ms[2].RecoveryKey) != "rk-C" {
+		string(ms[1].PublicKey) != "pk-B" || !slices.Equal(ms[2].RecoveryKey, recoveryPub("C")) {
 		t.Fatalf("members %+v", ms)
 	}
 	var ps []abiParticipant

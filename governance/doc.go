@@ -3,7 +3,8 @@
 // at Address (0x…C0C0). It is pure Go over go-ethereum's vm.StateDB: the
 // constitution and the proposals live in the storage of Address, so they
 // are part of the state root, change only inside transactions, and follow
-// every snapshot and revert of the EVM. It imports nothing of cocogeth.
+// every snapshot and revert of the EVM. Of cocogeth it imports only package
+// recovery, to validate members' recovery keys.
 //
 // # Contract
 //
@@ -34,7 +35,13 @@
 // id (1..64 printable ASCII characters, unique among members and
 // participants) and 1..16 accounts; an account belongs to at most one
 // actor. A member also has a public key or certificate (opaque, required)
-// and a recovery public key (opaque, may be empty).
+// and may have a recovery public key: 32 bytes that recovery.ParsePublicKey
+// accepts (an Ed25519 point of the prime-order subgroup), to which the
+// member's shares of each epoch's ledger secret are encrypted. No two
+// members have the same recovery key. It is given in the genesis, when the
+// member is added, or by a set-recovery-key proposal, which also replaces
+// or (with the zero key) removes it; zero on input means none.
+// Constitution.RecoveryKeys lists the members' keys ordered by member id.
 //
 // Validating nodes have an id (the Raft server id), an owner (a member or a
 // participant — the whitepaper lets both run VNs), a raft address host:port,
@@ -105,9 +112,11 @@
 //	account   H("coco.gov.account" ‖ address) = [0] kind (1 member, 2 participant), [1..31] actor key
 //	actor key K = H("coco.gov.actorid" ‖ id) with byte 0 cleared
 //	actor     blob at H("coco.gov.actor" ‖ K) = RLP(kind, id, accounts, publicKey, recoveryKey)
+//	          (recoveryKey: 32 bytes, or empty for none and for participants)
 //	node key  N = H("coco.gov.nodeid" ‖ id)
 //	node      blob at H("coco.gov.node" ‖ N) = RLP(id, owner, raftAddr, publicKey, codeId)
 //	node key index H("coco.gov.nodekey" ‖ keccak256(publicKey)) = N
+//	recovery key index H("coco.gov.recovery" ‖ recoveryKey) = K of the member holding it (no slot for none)
 //	open count H("coco.gov.openby" ‖ K) = open proposals of member K
 //	proposal  blob at H("coco.gov.proposal" ‖ uint256 id) = RLP(record with action and ballots)
 //
@@ -131,6 +140,7 @@
 // ProposalCreated, ProposalVoted (also for the proposer's implicit
 // approval), ProposalResolved (once per proposal: passed, rejected,
 // expired, withdrawn or failed, with a reason); for each change, the
-// change's own events (MemberAdded, NodeRemoved, …) then
-// ConstitutionChanged(version, proposalId).
+// change's own events (MemberAdded, NodeRemoved, RecoveryKeySet(id, key)
+// with key zero for a removal, …) then ConstitutionChanged(version,
+// proposalId).
 package governance

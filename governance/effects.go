@@ -30,6 +30,10 @@ type (
 	teeAdded           struct{ kind string }
 	teeRemoved         struct{ kind string }
 	settingsChanged    struct{ settings Settings }
+	recoveryKeySet     struct {
+		id  string
+		key common.Hash // zero: removed
+	}
 )
 
 func (e memberAdded) event() (string, []any)   { return "MemberAdded", []any{e.member.ID} }
@@ -57,4 +61,7 @@ func (e teeRemoved) event() (string, []any)  { return "TEERemoved", []any{e.kind
 func (e settingsChanged) event() (string, []any) {
 	s := e.settings
 	return "SettingsChanged", []any{s.ProposalLifetime, s.EpochLength, s.OpenSending, s.SessionLifetime}
+}
+func (e recoveryKeySet) event() (string, []any) {
+	return "RecoveryKeySet", []any{e.id, [32]byte(e.key)}
 }

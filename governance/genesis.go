@@ -35,7 +35,10 @@ var StubCode = []byte{0x60, 0x00, 0x60, 0x00, 0xfd}
 //	}
 //
 // Settings left at zero take DefaultProposalLifetime and
-// DefaultEpochLength; the policy is required.
+// DefaultEpochLength; the policy is required. A member's recoveryKey is
+// optional (omitted or zero: none); when given it must be a valid recovery
+// public key of 32 bytes (`cocogeth recovery keygen` prints one), and no
+// two members may give the same.
 type Genesis struct {
 	Members      []Member      `json:"members"`
 	Participants []Participant `json:"participants,omitempty"`
@@ -104,6 +107,7 @@ func (g *Genesis) Constitution() (*Constitution, error) {
 		}
 		return nil
 	}
+	recoveryKeys := map[string]string{} // recovery key → "members[i] (id)"
 	for i, m := range g.Members {
 		nm, err := normaliseMember(m)
 		if err != nil {
@@ -111,6 +115,12 @@ func (g *Genesis) Constitution() (*Constitution, error) {
 		}
 		if err := claim(fmt.Sprintf("members[%d]", i), nm.ID, nm.Accounts); err != nil {
 			return nil, err
+		}
+		if len(nm.RecoveryKey) > 0 {
+			if prev, ok := recoveryKeys[string(nm.RecoveryKey)]; ok {
+				return fail("members[%d] (%q): recovery key %#x is already used by %s", i, nm.ID, []byte(nm.RecoveryKey), prev)
+			}
+			recoveryKeys[string(nm.RecoveryKey)] = fmt.Sprintf("members[%d] (%q)", i, nm.ID)
 		}
 		c.Members = append(c.Members, nm)
 	}

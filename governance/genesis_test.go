@@ -1,6 +1,8 @@
 package governance
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -14,12 +16,19 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
+// Recovery keys of 32 bytes that recovery.ParsePublicKey refuses: the
+// identity point (0, 1), and y = 2^255-1 ≥ p (not canonical).
+var (
+	identityKey     = append([]byte{1}, make([]byte, 31)...)
+	nonCanonicalKey = append(bytes.Repeat([]byte{0xff}, 31), 0x7f)
+)
+
 func TestParseGenesis(t *testing.T) {
 	pub := hexutil.Encode(nodePub("vn1"))
 	js := fmt.Sprintf(`{
 	  "members": [
 	    {"id": "B", "accounts": ["%s"], "publicKey": "0x0b"},
-	    {"id": "A", "accounts": ["%s", "%s"], "publicKey": "0x0a", "recoveryKey": "0xaa"}
+	    {"id": "A", "accounts": ["%s", "%s"], "publicKey": "0x0a", "recoveryKey": "%s"}
 	  ],
 	  "participants": [{"id": "P", "accounts": ["%s"]}],
 	  "nodes": [{"id": "vn1", "owner": "A", "raftAddr": "10.0.0.1:30400", "publicKey": "%s", "codeId": "%s"}],
@@ -27,7 +36,7 @@ func TestParseGenesis(t *testing.T) {
 	  "teeManifest": ["simulation"],
 	  "policy": {"kind": "m-of-n", "m": 2},
 	  "settings": {"openSending": true}
-	}`, accB.Hex(), accA.Hex(), accA2.Hex(), accP.Hex(), pub, code1.Hex(), code1.Hex())
+	}`, accB.Hex(), accA.Hex(), accA2.Hex(), hexutil.Encode(recoveryPub("A")), accP.Hex(), pub, code1.Hex(), code1.Hex())
 	g, err := ParseGenesis([]byte(js))
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +47,7 @@ func TestParseGenesis(t *testing.T) {
 	}
 	if memberIDs(c) != "A,B" || c.Policy != (Policy{Kind: MOfN, M: 2}) || c.Version != 1 ||
 		c.Settings != (Settings{ProposalLifetime: DefaultProposalLifetime, EpochLength: DefaultEpochLength, OpenSending: true}) ||
-		string(c.Members[0].RecoveryKey) != "\xaa" || c.Members[1].RecoveryKey != nil || c.Nodes[0].CodeID != code1 {
+		!bytes.Equal(c.Members[0].RecoveryKey, recoveryPub("A")) || c.Members[1].RecoveryKey != nil || c.Nodes[0].CodeID != code1 {
 		t.Fatalf("constitution %s", c)
 	}
 	st := installed(t, g)
@@ -95,6 +104,10 @@ func TestGenesisValidate(t *testing.T) {
 		{func(g *Genesis) { g.Policy = &Policy{Kind: MOfN} }, "M >= 1"},
 		{func(g *Genesis) { g.Policy = &Policy{Kind: OneOfN, M: 1} }, "takes no M"},
 		{func(g *Genesis) { g.Settings.ProposalLifetime = MaxProposalLifetime + 1 }, "proposal lifetime must be"},
+		{func(g *Genesis) { g.Members[1].RecoveryKey = []byte{0xaa} }, `members[1]: member "B": recovery key must be 32 bytes`},
+		{func(g *Genesis) { g.Members[1].RecoveryKey = identityKey }, `members[1]: member "B": invalid recovery key`},
+		{func(g *Genesis) { g.Members[1].RecoveryKey = nonCanonicalKey }, `members[1]: member "B": invalid recovery key`},
+		{func(g *Genesis) { g.Members[2].RecoveryKey = recoveryPub("A") }, `members[2] ("C"): recovery key 0x` + hex.EncodeToString(recoveryPub("A")) + ` is already used by members[0] ("A")`},
 	}
 	for _, tc := range cases {
 		g := testGenesis(Policy{Kind: Majority})
@@ -206,12 +219,16 @@ func TestStorageIsCompact(t *testing.T) {
 	mustPropose(t, st, "B", 1, RemoveCode{code2})
 	mustPropose(t, st, "C", 1, RemoveMember{"D"})
 	mustPropose(t, st, "C", 1, RemoveParticipant{"Q"})
+	mustPropose(t, st, "A", 1, SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub("E"))})
+	mustPropose(t, st, "A", 1, SetRecoveryKey{ID: "C"})
+	mustPropose(t, st, "A", 1, SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub("B"))})
+	mustPropose(t, st, "A", 1, SetRecoveryKey{ID: "C", Key: common.Hash(recoveryPub("C"))})
 	if c := mustLoad(t, st); !reflect.DeepEqual(c.Members, mustLoad(t, gen).Members) || nodeIDs(c) != "vn1,vn2,vn3" {
 		t.Fatalf("constitution %s", c)
 	}
 	allowed := map[common.Hash]bool{slotVersion: true, slotNextProposal: true}
 	for i := uint64(0); i < 64; i++ {
-		for id := uint64(1); id <= 7; id++ {
+		for id := uint64(1); id <= 11; id++ {
 			allowed[offset(proposalSlot(id), i)] = true
 		}
 	}

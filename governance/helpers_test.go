@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cocogeth/cocogeth/recovery"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/state"
@@ -49,8 +51,21 @@ func testNode(id, owner, addr string) Node {
 	return Node{ID: id, Owner: owner, RaftAddr: addr, PublicKey: nodePub(id)}
 }
 
+// recoveryKeyOf is a test member's recovery key, derived from its id.
+func recoveryKeyOf(id string) *recovery.PrivateKey {
+	seed := append(crypto.Keccak256([]byte("test recovery key "+id)), crypto.Keccak256([]byte("more of "+id))...)
+	k, err := recovery.GenerateKey(bytes.NewReader(seed))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// recoveryPub is the recovery public key of test member id.
+func recoveryPub(id string) []byte { return recoveryKeyOf(id).Public() }
+
 func member(id string, accs ...common.Address) Member {
-	return Member{ID: id, Accounts: accs, PublicKey: []byte("pk-" + id), RecoveryKey: []byte("rk-" + id)}
+	return Member{ID: id, Accounts: accs, PublicKey: []byte("pk-" + id), RecoveryKey: recoveryPub(id)}
 }
 
 // testGenesis is members A, B, C, participant P, nodes vn1..vn3 (one per

@@ -117,9 +117,17 @@ func randomAction(r *rand.Rand) Action {
 		return AddTEE{KnownTEEs[r.IntN(2)]}
 	case ActRemoveTEE:
 		return RemoveTEE{KnownTEEs[r.IntN(2)]}
-	default:
+	case ActSetRecoveryKey:
+		// Some member's key, another member's, or none.
+		var key common.Hash
+		if r.IntN(4) != 0 {
+			key = common.Hash(recoveryPub(pick(propIDs)))
+		}
+		return SetRecoveryKey{ID: pick(propIDs), Key: key}
+	case ActSetSettings:
 		return SetSettings{Settings{ProposalLifetime: uint64(10 + r.IntN(40)), EpochLength: uint64(1 + r.IntN(3)), OpenSending: r.IntN(2) == 0}}
 	}
+	panic("randomAction: an action kind is missing")
 }
 
 func propertyRun(t *testing.T, r *rand.Rand, steps int, stats map[string]int) {
@@ -273,8 +281,26 @@ func checkWellFormed(t *testing.T, st *state.StateDB, desc string, c *Constituti
 		t.Fatalf("%s: emptied a list: %s", desc, c)
 	}
 	owners := map[string]bool{}
+	holders := map[string]string{} // recovery key → member
 	for _, m := range c.Members {
 		owners[m.ID] = true
+		if len(m.RecoveryKey) == 0 {
+			continue
+		}
+		if prev, ok := holders[string(m.RecoveryKey)]; ok {
+			t.Fatalf("%s: members %s and %s have the same recovery key", desc, prev, m.ID)
+		}
+		holders[string(m.RecoveryKey)] = m.ID
+		if st.GetState(Address, recoveryKeySlot(m.RecoveryKey)) != actorKey(m.ID) {
+			t.Fatalf("%s: recovery key index does not point at member %s", desc, m.ID)
+		}
+	}
+	// Keys no member holds are not indexed.
+	for _, id := range propIDs {
+		k := recoveryPub(id)
+		if _, held := holders[string(k)]; !held && st.GetState(Address, recoveryKeySlot(k)) != (common.Hash{}) {
+			t.Fatalf("%s: recovery key of %s indexed but held by no member", desc, id)
+		}
 	}
 	for _, p := range c.Participants {
 		if owners[p.ID] {

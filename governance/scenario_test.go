@@ -1,6 +1,8 @@
 package governance
 
 import (
+	"bytes"
+	"encoding/hex"
 	"fmt"
 	"reflect"
 	"slices"
@@ -152,6 +154,17 @@ func TestActions(t *testing.T) {
 				t.Fatalf("settings %v", c.Settings)
 			}
 		}, "SettingsChanged(7, 9, true, 3600)"},
+		{"set recovery key", SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub("D"))}, func(t *testing.T, c *Constitution) {
+			b, _ := c.Member("B")
+			if !bytes.Equal(b.RecoveryKey, recoveryPub("D")) {
+				t.Fatalf("member B = %+v", *b)
+			}
+		}, fmt.Sprintf(`RecoveryKeySet("B", %#x)`, recoveryPub("D"))},
+		{"remove recovery key", SetRecoveryKey{ID: "C"}, func(t *testing.T, c *Constitution) {
+			if m, _ := c.Member("C"); m.RecoveryKey != nil {
+				t.Fatalf("member C = %+v", *m)
+			}
+		}, `RecoveryKeySet("C", 0x0000000000000000000000000000000000000000000000000000000000000000)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,6 +257,16 @@ func TestRefusedProposals(t *testing.T) {
 		{SetSettings{Settings{ProposalLifetime: 0, EpochLength: 1000}}, "proposal lifetime"},
 		{SetSettings{Settings{ProposalLifetime: 10, EpochLength: 0}}, "epoch length"},
 		{SetSettings{Settings{ProposalLifetime: 10, EpochLength: 10, SessionLifetime: MaxSessionLifetime + 1}}, "session lifetime"},
+		{AddMember{Member{ID: "D", Accounts: []common.Address{accD}, PublicKey: []byte{1}, RecoveryKey: recoveryPub("B")}}, `recovery key 0x` + hex.EncodeToString(recoveryPub("B")) + ` is already used by member "B"`},
+		{AddMember{Member{ID: "D", Accounts: []common.Address{accD}, PublicKey: []byte{1}, RecoveryKey: identityKey}}, `member "D": invalid recovery key`},
+		{AddMember{Member{ID: "D", Accounts: []common.Address{accD}, PublicKey: []byte{1}, RecoveryKey: []byte{3}}}, "recovery key must be 32 bytes"},
+		{SetRecoveryKey{ID: "A", Key: common.Hash(identityKey)}, `member "A": invalid recovery key`},
+		{SetRecoveryKey{ID: "A", Key: common.Hash(nonCanonicalKey)}, `member "A": invalid recovery key`},
+		{SetRecoveryKey{ID: "Z", Key: common.Hash(recoveryPub("D"))}, `no member "Z"`},
+		{SetRecoveryKey{ID: "P", Key: common.Hash(recoveryPub("D"))}, `no member "P"`},
+		{SetRecoveryKey{ID: "", Key: common.Hash(recoveryPub("D"))}, "member id is empty"},
+		{SetRecoveryKey{ID: "A", Key: common.Hash(recoveryPub("B"))}, `recovery key 0x` + hex.EncodeToString(recoveryPub("B")) + ` is already used by member "B"`},
+		{SetRecoveryKey{ID: "A", Key: common.Hash(recoveryPub("A"))}, `member "A" already has recovery key`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.action.String(), func(t *testing.T) {

@@ -39,6 +39,7 @@ const (
 	tagNodeKey  = "coco.gov.nodekey"  // ‖ keccak(public key) → node key
 	tagOpenBy   = "coco.gov.openby"   // ‖ actor key → number of open proposals
 	tagProposal = "coco.gov.proposal" // ‖ uint256 id → blob RLP(proposalRecord)
+	tagRecovery = "coco.gov.recovery" // ‖ recovery key (32 bytes) → actor key of the member holding it
 )
 
 func slot(n uint64) common.Hash { return uint256.NewInt(n).Bytes32() }
@@ -206,6 +207,7 @@ func nodeKey(id string) common.Hash            { return hashed(tagNodeID, []byte
 func nodeSlot(key common.Hash) common.Hash     { return hashed(tagNode, key[:]) }
 func nodeKeySlot(pub []byte) common.Hash       { return hashed(tagNodeKey, crypto.Keccak256(pub)) }
 func proposalSlot(id uint64) common.Hash       { return hashed(tagProposal, word(id)) }
+func recoveryKeySlot(key []byte) common.Hash   { return hashed(tagRecovery, key) }
 
 func accountValue(kind ActorKind, key common.Hash) common.Hash {
 	v := key

@@ -1,8 +1,10 @@
 package governance
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -41,8 +43,12 @@ type Member struct {
 	// PublicKey is the member's public key or X.509 certificate (opaque,
 	// 1..MaxKeyBytes bytes).
 	PublicKey hexutil.Bytes `json:"publicKey"`
-	// RecoveryKey is the public key that recovery shares are encrypted to
-	// (opaque, may be empty: the member then holds no share).
+	// RecoveryKey is the member's recovery public key (package recovery:
+	// RecoveryKeySize bytes, a point of the Ed25519 prime-order subgroup as
+	// recovery.ParsePublicKey accepts it), to which the member's shares of
+	// each epoch's ledger secret are encrypted. Empty (or, on input, all
+	// zero) means none: the member then holds no share. No two members have
+	// the same recovery key.
 	RecoveryKey hexutil.Bytes `json:"recoveryKey,omitempty"`
 }
 
@@ -238,6 +244,10 @@ const (
 	MaxOpenPerMember = 16
 )
 
+// RecoveryKeySize is the size of a member's recovery public key (a
+// recovery.PublicKey).
+const RecoveryKeySize = 32
+
 // Defaults applied to a genesis constitution that leaves a setting at zero.
 const (
 	DefaultProposalLifetime = 100_000
@@ -265,6 +275,28 @@ func (c *Constitution) Member(id string) (*Member, bool) {
 		}
 	}
 	return nil, false
+}
+
+// RecoveryKeys returns the members that have a recovery key and their
+// keys (RecoveryKeySize bytes each, copies), ordered by member id, which is
+// the order of Members in a constitution from Load or Genesis.Constitution.
+// ids[i] holds keys[i]; members without a recovery key are left out, so
+// both are empty when no member has one.
+func (c *Constitution) RecoveryKeys() (ids []string, keys [][]byte) {
+	ms := make([]*Member, 0, len(c.Members))
+	for i := range c.Members {
+		if len(c.Members[i].RecoveryKey) > 0 {
+			ms = append(ms, &c.Members[i])
+		}
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+	ids = make([]string, len(ms))
+	keys = make([][]byte, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+		keys[i] = bytes.Clone(m.RecoveryKey)
+	}
+	return ids, keys
 }
 
 // Node returns the node with the given id.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/cocogeth/cocogeth/recovery"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 )
@@ -52,6 +53,32 @@ func checkKey(what string, b []byte, required bool) error {
 		return fmt.Errorf("%s is %d bytes, at most %d are allowed", what, len(b), MaxKeyBytes)
 	}
 	return nil
+}
+
+// normaliseRecoveryKey checks a member's recovery key and returns it in
+// stored form: nil for none (empty or RecoveryKeySize zero bytes), else a
+// copy of a key recovery.ParsePublicKey accepts.
+func normaliseRecoveryKey(b []byte) ([]byte, error) {
+	if len(b) == 0 || (len(b) == RecoveryKeySize && isZero(b)) {
+		return nil, nil
+	}
+	if len(b) != RecoveryKeySize {
+		return nil, fmt.Errorf("recovery key must be %d bytes (as `cocogeth recovery keygen` prints it), got %d", RecoveryKeySize, len(b))
+	}
+	k, err := recovery.ParsePublicKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("invalid recovery key %#x: %v", b, err)
+	}
+	return []byte(k), nil
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // NormaliseNodeKey parses a secp256k1 node public key given uncompressed

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cocogeth/cocogeth/governance"
+	"github.com/cocogeth/cocogeth/recovery"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 )
@@ -137,6 +138,10 @@ var proposeActions = []proposeAction{
 		}
 		return []any{lifetime, epoch, open, session}, nil
 	}},
+	{governance.ActSetRecoveryKey, "ID KEY|none", 2, 2, func(a []string) ([]any, error) {
+		key, err := parseRecoveryKey("KEY", a[1])
+		return []any{a[0], key}, err
+	}},
 }
 
 // actionUsage lists the actions and their arguments, one per line.
@@ -252,6 +257,27 @@ func parseHash(what, s string) ([32]byte, error) {
 		return [32]byte{}, fmt.Errorf("invalid %s %q: want 32 bytes of 0x-prefixed hex", what, s)
 	}
 	return [32]byte(b), nil
+}
+
+// parseRecoveryKey reads a member's recovery public key: 32 bytes of 0x
+// hex, as `cocogeth recovery keygen` prints it, checked to be a valid key;
+// "none" or the zero key mean none (zero).
+func parseRecoveryKey(what, s string) ([32]byte, error) {
+	if strings.EqualFold(s, "none") {
+		return [32]byte{}, nil
+	}
+	b, err := hexutil.Decode(s)
+	if err != nil || len(b) != governance.RecoveryKeySize {
+		return [32]byte{}, fmt.Errorf("invalid %s %q: want a recovery public key of %d bytes of 0x hex (cocogeth recovery keygen prints one), or none", what, s, governance.RecoveryKeySize)
+	}
+	key := [32]byte(b)
+	if key == ([32]byte{}) {
+		return key, nil
+	}
+	if _, err := recovery.ParsePublicKey(b); err != nil {
+		return [32]byte{}, fmt.Errorf("invalid %s %s: %v", what, s, err)
+	}
+	return key, nil
 }
 
 func parseTEE(s string) (string, error) {

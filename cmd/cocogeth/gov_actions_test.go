@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cocogeth/cocogeth/governance"
+	"github.com/cocogeth/cocogeth/recovery"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/urfave/cli/v2"
@@ -24,6 +25,11 @@ var (
 // the governance package reads.
 func TestEncodeProposal(t *testing.T) {
 	nodeKey := "0x04" + strings.Repeat("ab", 64)
+	rk, err := recovery.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recoveryPub := rk.Public()
 	cases := []struct {
 		args []string
 		want governance.Action
@@ -56,6 +62,10 @@ func TestEncodeProposal(t *testing.T) {
 			governance.SetSettings{Settings: governance.Settings{ProposalLifetime: 500, EpochLength: 1000, SessionLifetime: 12 * 3600}}},
 		{[]string{"set-settings", "500", "1000", "false"},
 			governance.SetSettings{Settings: governance.Settings{ProposalLifetime: 500, EpochLength: 1000}}},
+		{[]string{"set-recovery-key", "B", hexutil.Encode(recoveryPub)},
+			governance.SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub)}},
+		{[]string{"set-recovery-key", "B", "none"}, governance.SetRecoveryKey{ID: "B"}},
+		{[]string{"set-recovery-key", "B", "0x" + strings.Repeat("00", 32)}, governance.SetRecoveryKey{ID: "B"}},
 	}
 	seen := map[governance.ActionKind]bool{}
 	for _, c := range cases {
@@ -142,6 +152,9 @@ func TestEncodeProposalErrors(t *testing.T) {
 		{[]string{"set-settings", "10", "x", "true"}, `invalid EPOCH "x"`},
 		{[]string{"set-settings", "10", "10", "yes"}, `invalid OPEN "yes": want true or false`},
 		{[]string{"set-settings", "10", "10", "true", "800h"}, `invalid SESSION "800h"`},
+		{[]string{"set-recovery-key", "B"}, "set-recovery-key takes ID KEY|none (got 1 argument(s))"},
+		{[]string{"set-recovery-key", "B", "0x0102"}, `invalid KEY "0x0102": want a recovery public key of 32 bytes`},
+		{[]string{"set-recovery-key", "B", "0x01" + strings.Repeat("00", 31)}, "invalid KEY 0x01" + strings.Repeat("00", 31) + ": recovery: invalid key"},
 	}
 	for _, c := range cases {
 		_, _, err := encodeProposal(c.args)
@@ -265,6 +278,8 @@ func TestDescribeEvents(t *testing.T) {
 		{ev("NodeAdded", "id", "node4", "owner", "E", "raftAddr", "127.0.0.1:1"), `  node "node4" added (owner E, raft 127.0.0.1:1)`},
 		{ev("PolicyChanged", "kind", uint8(1), "m", uint64(3)), "  voting policy set to 3-of-n"},
 		{ev("TEERemoved", "kind", "sgx"), `  TEE kind "sgx" removed`},
+		{ev("RecoveryKeySet", "id", "B", "key", [32]byte{31: 7}), `  recovery key of member "B" set to 0x` + strings.Repeat("00", 31) + "07"},
+		{ev("RecoveryKeySet", "id", "B", "key", [32]byte{}), `  recovery key of member "B" removed`},
 	} {
 		if got := describeEvent(c.e); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.e.Name, got, c.want)

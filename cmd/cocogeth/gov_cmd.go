@@ -46,12 +46,14 @@ var proposeCommand = &cli.Command{
 member's approval. Actions and their arguments:
 
 ` + actionUsage() + `
-ACCOUNT is a 0x address (several separated by commas), PUBKEY, RECOVERYKEY
-0x hex (a node's key as printed by cocogeth nodekey), HASH and CODEID 32
-bytes of 0x hex, KIND sgx or simulation, LIFETIME and EPOCH numbers of
-blocks. The transaction is signed with --account of the keystore (password
-from --password FILE or asked) and sent to --rpc; the command waits for
-its receipt and prints the proposal id.`,
+ACCOUNT is a 0x address (several separated by commas), PUBKEY 0x hex (a
+node's key as printed by cocogeth nodekey), RECOVERYKEY and KEY a member's
+recovery public key, 32 bytes of 0x hex as cocogeth recovery keygen prints
+it (KEY none removes the member's key), HASH and CODEID 32 bytes of 0x hex,
+KIND sgx or simulation, LIFETIME and EPOCH numbers of blocks. The
+transaction is signed with --account of the keystore (password from
+--password FILE or asked) and sent to --rpc; the command waits for its
+receipt and prints the proposal id.`,
 	Action: propose,
 }
 

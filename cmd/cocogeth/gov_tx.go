@@ -373,6 +373,12 @@ func describeEvent(e govEvent) string {
 		ep, _ := a["epochLength"].(uint64)
 		sl, _ := a["sessionLifetime"].(uint64)
 		return fmt.Sprintf("  settings: %s", governance.Settings{ProposalLifetime: lt, EpochLength: ep, OpenSending: open, SessionLifetime: sl})
+	case "RecoveryKeySet":
+		k, _ := a["key"].([32]byte)
+		if k == ([32]byte{}) {
+			return fmt.Sprintf("  recovery key of member %q removed", a["id"])
+		}
+		return fmt.Sprintf("  recovery key of member %q set to %s", a["id"], hexutil.Encode(k[:]))
 	}
 	return fmt.Sprintf("  %s %v", e.Name, a)
 }

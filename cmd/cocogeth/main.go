@@ -33,6 +33,7 @@ func newApp() *cli.App {
 			sessionCommand,
 			stopCommand,
 			verifyCommand,
+			recoveryCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			return setupLogging(ctx)
