@@ -62,6 +62,16 @@ type ClusterConfig struct {
 	// the node listens and dials through it (tests run whole clusters in
 	// memory). Nil is TCP.
 	Network Network
+	// Keys, when set, encrypts the Raft log, stable store and snapshots
+	// (package store), bound to this node's id, and the node serves them
+	// on the keys channel to admitted nodes. Nil stores plaintext (tests).
+	Keys LedgerKeys
+	// StoreIdentity names this node's stores among the network's (their
+	// files are bound to it); empty means Self.ID.
+	StoreIdentity string
+	// OnCorrupt is called once when a store meets a damaged file after
+	// it opened (store.Options.OnCorrupt); a node stops on it.
+	OnCorrupt func(error)
 }
 
 // Network is where a cluster node listens for node-to-node connections
@@ -192,12 +202,25 @@ func NewCluster(cfg ClusterConfig, fsm FSM) (*Cluster, error) {
 		}
 		return nil, err
 	}
-	if c.store, err = store.OpenRaftStore(filepath.Join(cfg.Dir, "log"), store.Options{}); err != nil {
+	storeID := cfg.StoreIdentity
+	if storeID == "" {
+		storeID = rc.ID
+	}
+	sopts := store.Options{OnCorrupt: cfg.OnCorrupt}
+	if cfg.Keys != nil {
+		sopts.Keys, sopts.Identity = cfg.Keys, storeID+"/raft-log"
+	}
+	if c.store, err = store.OpenRaftStore(filepath.Join(cfg.Dir, "log"), sopts); err != nil {
 		return fail(err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, NewRaftLogger(rc.ID))
-	if err != nil {
+	var snaps raft.SnapshotStore
+	if snaps, err = raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, NewRaftLogger(rc.ID)); err != nil {
 		return fail(err)
+	}
+	if cfg.Keys != nil {
+		if snaps, err = store.NewSnapshotStore(snaps, cfg.Keys, storeID+"/raft-snapshot", cfg.OnCorrupt); err != nil {
+			return fail(err)
+		}
 	}
 	trans := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: c.mux.RaftStreamLayer(rc.Addr), MaxPool: 4, Timeout: 10 * time.Second, Logger: NewRaftLogger(rc.ID),
@@ -242,6 +265,13 @@ func (c *Cluster) Start() error {
 		return err
 	}
 	changes := c.Raft.LeaderChanges()
+	if c.cfg.Keys != nil && c.mux.Authenticated() {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			serveKeys(c.mux, c.cfg.Keys)
+		}()
+	}
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()

@@ -17,6 +17,7 @@ import (
 const (
 	ChannelRaft    byte = 'R' // hashicorp/raft's RPCs
 	ChannelForward byte = 'F' // transactions forwarded to the leader
+	ChannelKeys    byte = 'K' // ledger secrets, to admitted nodes only
 )
 
 // Dialer opens node-to-node connections. It is the seam where mutual TLS
@@ -181,16 +182,27 @@ func (m *Mux) Listener(ch byte) net.Listener {
 
 // Dial opens a connection to the channel ch of the node at addr.
 func (m *Mux) Dial(ch byte, addr string, timeout time.Duration) (net.Conn, error) {
-	conn, err := m.dialer.Dial(addr, timeout)
+	conn, p, err := dialChannel(m.dialer, m.guard, ch, addr, timeout)
 	if err != nil {
 		return nil, err
 	}
+	return m.track(conn, p), nil
+}
+
+// dialChannel dials addr, authenticates the node there with guard (none
+// when nil: plaintext), waits for its admission and names the channel.
+func dialChannel(dialer Dialer, guard Guard, ch byte, addr string, timeout time.Duration) (net.Conn, *AuthPeer, error) {
+	conn, err := dialer.Dial(addr, timeout)
+	if err != nil {
+		return nil, nil, err
+	}
 	conn.SetDeadline(time.Now().Add(min(timeout, handshakeTimeout)))
-	if m.guard != nil {
-		tc, p, err := m.guard.Client(conn)
+	var p *AuthPeer
+	if guard != nil {
+		tc, peer, err := guard.Client(conn)
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("node %s refused: %w", addr, err)
+			return nil, nil, fmt.Errorf("node %s refused: %w", addr, err)
 		}
 		// A TLS 1.3 client finishes its handshake before the server has
 		// checked the client's certificate: wait for the server's word
@@ -199,18 +211,16 @@ func (m *Mux) Dial(ch byte, addr string, timeout time.Duration) (net.Conn, error
 		var ack [1]byte
 		if _, err := io.ReadFull(tc, ack[:]); err != nil || ack[0] != admitted {
 			tc.Close()
-			return nil, fmt.Errorf("node %s did not admit this node: %v", addr, err)
+			return nil, nil, fmt.Errorf("node %s did not admit this node: %v", addr, err)
 		}
-		conn = m.track(tc, p)
-	} else {
-		conn = m.track(conn, nil)
+		conn, p = tc, peer
 	}
 	if _, err := conn.Write([]byte{ch}); err != nil {
 		conn.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	conn.SetDeadline(time.Time{})
-	return conn, nil
+	return conn, p, nil
 }
 
 func (m *Mux) serve() {

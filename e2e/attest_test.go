@@ -174,6 +174,9 @@ func TestCodeIdentityVotedOut(t *testing.T) {
 	pass("proposeAddCode", [32]byte(codeY))
 	j := g.StartJoinerOn(t, "node4", patched)
 	pass("proposeAddNode", "node4", "A", j.RaftAddr, hexutil.MustDecode(j.PublicKey), [32]byte{})
+	if err := j.WaitReady(); err != nil {
+		t.Fatalf("node4 after the vote: %v", err)
+	}
 	r := wA.Transfer(t, testnode.GovAddress("D"), big.NewInt(1))
 	govWaitBlock(t, j.Node, r.BlockNumber.Uint64())
 

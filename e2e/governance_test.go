@@ -119,6 +119,10 @@ func TestGovernanceMembershipLifecycle(t *testing.T) {
 			t.Errorf("NodeAdded = %v", e.Fields)
 		}
 	}
+	// Voted in, node4 gets the ledger secrets and opens its RPC.
+	if err := j.WaitReady(); err != nil {
+		t.Fatalf("node4 after the vote: %v", err)
+	}
 	all := append(append([]*testnode.Node{}, g.Nodes...), j.Node)
 	names := append(append([]string{}, g.IDs...), "node4")
 	start := time.Now()

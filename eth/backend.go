@@ -36,6 +36,37 @@ type Config struct {
 	LogQueryLimit  int    // most addresses, or topics per position (0 = no cap)
 	RangeLimit     uint64 // widest block range, end - begin (0 = no cap)
 	LogResultLimit int    // most logs one eth_getLogs or eth_getFilterLogs returns (0 = no cap)
+	// EpochBlocks is the key epoch length in blocks on a network without
+	// constitution (a governed network uses its settings.epochLength);
+	// 0 means governance.DefaultEpochLength.
+	EpochBlocks uint64
+
+	// Storage encrypts the chain database: its Keys, Identity and
+	// OnCorrupt go to store.Options (the node sets them; not in the
+	// configuration file). Zero stores plaintext (tests).
+	Storage Storage `toml:"-"`
+}
+
+// Storage is how a node's stores encrypt their files, and where its key
+// epochs go.
+type Storage struct {
+	// Keys are the node's ledger secrets: the stores encrypt under them,
+	// epoch entries add to them, snapshots carry them (see epoch.go).
+	Keys      EpochKeys
+	Identity  string      // the node's name among the network's; ChainDBPath is appended
+	OnCorrupt func(error) // called once when a read meets a damaged file
+	// RecordDir receives a plaintext copy of every epoch's recovery
+	// record (public), which recovery reads when the secrets are lost.
+	RecordDir string
+}
+
+// Options returns the store options of the database named db.
+func (s Storage) Options(db string) store.Options {
+	o := store.Options{OnCorrupt: s.OnCorrupt}
+	if s.Keys != nil {
+		o.Keys, o.Identity = s.Keys, s.Identity+"/"+db
+	}
+	return o
 }
 
 // DefaultConfig holds geth's RPC defaults.
@@ -68,6 +99,7 @@ func (c *Config) Validate() error {
 // Service is the Ethereum adapter of a validating node: chain, pool, block
 // builder, state machine and JSON-RPC API. It is a node.Lifecycle.
 type Service struct {
+	keys    EpochKeys // nil: plaintext storage, no epochs
 	cfg     Config
 	stack   *node.Node
 	db      ethdb.Database
@@ -109,9 +141,10 @@ type NewLedgerFunc func(LedgerDeps) (cocobackend.Ledger, error)
 // ChainDBPath is the database folder inside the node's instance directory.
 const ChainDBPath = "chaindata"
 
-// OpenDatabase opens (creating if needed) the chain database at path.
-func OpenDatabase(path string, cacheMiB, handles int, readonly bool) (ethdb.Database, *store.DB, error) {
-	kv, err := store.Open(path, store.Options{CacheMiB: cacheMiB, Handles: handles, ReadOnly: readonly})
+// OpenDatabase opens (creating it unless opts.ReadOnly) the chain
+// database at path.
+func OpenDatabase(path string, opts store.Options) (ethdb.Database, *store.DB, error) {
+	kv, err := store.Open(path, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -125,7 +158,9 @@ func New(stack *node.Node, cfg Config, newLedger NewLedgerFunc) (*Service, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	db, kv, err := OpenDatabase(stack.ResolvePath(ChainDBPath), cfg.DatabaseCache, cfg.DatabaseFiles, false)
+	opts := cfg.Storage.Options(ChainDBPath)
+	opts.CacheMiB, opts.Handles = cfg.DatabaseCache, cfg.DatabaseFiles
+	db, kv, err := OpenDatabase(stack.ResolvePath(ChainDBPath), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +197,8 @@ func NewService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	}
 	s := &Service{cfg: cfg, stack: stack, db: db, chain: chain, pool: pool, quit: make(chan struct{})}
 	s.fsm = newFSM(chain, pool, kv, func() { s.fmaps.Load().stop() }, s.restartLogIndex)
+	s.keys = cfg.Storage.Keys
+	s.fsm.keys, s.fsm.recordDir = cfg.Storage.Keys, cfg.Storage.RecordDir
 	if newLedger == nil {
 		s.ledger = cocobackend.NewSolo(s.fsm)
 	} else if s.ledger, err = newLedger(LedgerDeps{Spec: chain.Spec(), Genesis: chain.Genesis().Hash(), FSM: s.fsm, Forwarded: s.handleForwarded}); err != nil {
@@ -285,6 +322,10 @@ func (s *Service) Start() error {
 	if s.chain.Spec().Coco.Governed() {
 		s.wg.Add(1)
 		go s.followConstitution()
+	}
+	if s.keys != nil {
+		s.wg.Add(1)
+		go s.rollEpochs()
 	}
 	s.builder.start()
 	s.started = true

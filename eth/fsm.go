@@ -27,6 +27,12 @@ type fsm struct {
 	// Hooks around Restore (the log index is rebuilt on the new chain).
 	beforeRestore, afterRestore func()
 
+	// keys receives the secrets of epoch entries and travels in
+	// snapshots; nil on a node that stores plaintext. recordDir mirrors
+	// the epochs' recovery records ("" for none).
+	keys      EpochKeys
+	recordDir string
+
 	mu    sync.Mutex
 	local map[common.Hash]*builtBlock // built here, proposed, not yet applied
 
@@ -79,6 +85,9 @@ func (f *fsm) dropLocal(hash common.Hash) {
 func (f *fsm) Apply(index uint64, entry []byte) error {
 	if index <= f.chain.AppliedIndex() {
 		return nil // replayed entry, already on disk
+	}
+	if len(entry) > 0 && entry[0] == entryEpochV1 {
+		return f.applyEpoch(index, entry)
 	}
 	_, hash, err := peekEntry(entry)
 	if err != nil {

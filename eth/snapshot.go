@@ -20,7 +20,11 @@ import (
 // block, receipt, index and trie node, so a node too far behind the ledger
 // installs it and follows from there. Stream format: magic, applied index,
 // then (key length, key, value length, value) records, ended by a record of
-// key length 0xFFFFFFFF.
+// key length 0xFFFFFFFF, then the node's ledger secrets (length, then
+// keyring.Export; length 0 on a node storing plaintext): a node that
+// installs the snapshot may have missed epoch entries compacted away. The
+// stream travels only over the attested node-to-node channel and is
+// encrypted on disk (store.SnapshotStore).
 var snapshotMagic = []byte("cocogeth-snapshot-v1")
 
 const snapshotEnd = 0xFFFFFFFF
@@ -47,7 +51,11 @@ type kvSnapshotter interface {
 	NewSnapshot() (*store.Snapshot, error)
 }
 
+// maxSnapshotKeys bounds the ledger secrets section of a snapshot.
+const maxSnapshotKeys = 1 << 20
+
 type chainSnapshot struct {
+	keys  []byte // the ledger secrets, exported when the snapshot was taken
 	index uint64
 	iter  func() ethdb.Iterator
 	rel   func()
@@ -65,11 +73,19 @@ func (f *fsm) Snapshot() (cocobackend.FSMSnapshot, error) {
 	if err := f.chain.db.SyncKeyValue(); err != nil {
 		return nil, err
 	}
+	var keys []byte
+	if f.keys != nil {
+		var err error
+		if keys, err = f.keys.Export(); err != nil {
+			return nil, err
+		}
+	}
 	snap, err := kv.NewSnapshot()
 	if err != nil {
 		return nil, err
 	}
 	return &chainSnapshot{
+		keys:  keys,
 		index: f.chain.AppliedIndex(),
 		iter:  func() ethdb.Iterator { return snap.NewIterator(nil, nil) },
 		rel:   snap.Release,
@@ -108,6 +124,9 @@ func (s *chainSnapshot) Persist(w io.Writer) error {
 	}
 	binary.BigEndian.PutUint32(u32[:], snapshotEnd)
 	bw.Write(u32[:])
+	binary.BigEndian.PutUint32(u32[:], uint32(len(s.keys)))
+	bw.Write(u32[:])
+	bw.Write(s.keys)
 	if err := bw.Flush(); err != nil {
 		return err
 	}
@@ -197,6 +216,9 @@ func (f *fsm) Restore(r io.Reader) error {
 	if err := batch.Write(); err != nil {
 		return err
 	}
+	if err := f.restoreKeys(br); err != nil {
+		return err
+	}
 	if err := db.SyncKeyValue(); err != nil {
 		return err
 	}
@@ -219,6 +241,34 @@ func (f *fsm) Restore(r io.Reader) error {
 	restored = true
 	head := f.chain.CurrentHeader()
 	log.Info("Installed state snapshot", "index", index, "head", head.Number, "hash", head.Hash(), "records", n, "elapsed", time.Since(start))
+	return nil
+}
+
+// restoreKeys reads the ledger secrets section of a snapshot and adds them
+// to the node's keyring (sealed before it returns).
+func (f *fsm) restoreKeys(r io.Reader) error {
+	var u32 [4]byte
+	if _, err := io.ReadFull(r, u32[:]); err != nil {
+		return fmt.Errorf("snapshot without its ledger secrets section: %w", err)
+	}
+	n := binary.BigEndian.Uint32(u32[:])
+	if n > maxSnapshotKeys {
+		return fmt.Errorf("snapshot ledger secrets section of %d bytes", n)
+	}
+	if n == 0 {
+		return nil
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return fmt.Errorf("truncated snapshot ledger secrets: %w", err)
+	}
+	if f.keys == nil {
+		return nil
+	}
+	if err := f.keys.Import(b); err != nil {
+		return fmt.Errorf("snapshot ledger secrets: %w", err)
+	}
+	f.mirrorAllRecords()
 	return nil
 }
 

@@ -368,3 +368,7 @@ func (s *Spec) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
+
+// GenesisConstitution returns the genesis constitution, nil on a network without
+// one.
+func (c *Coco) GenesisConstitution() *governance.Genesis { return c.constitution }

@@ -7,6 +7,7 @@ import (
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/eth"
+	"github.com/cocogeth/cocogeth/keyring"
 	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/node"
@@ -51,7 +52,7 @@ func applyRaftFlags(ctx *cli.Context, r *cocobackend.ClusterSettings) {
 // ledgerFactory returns the eth.NewLedgerFunc of this node: a single-node
 // ledger for a genesis without validators, else the Raft cluster member
 // whose public key is this node's key. The raft_ API goes to servers.
-func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.ClusterSettings, servers *rpcServers, enclave tee.TEE) eth.NewLedgerFunc {
+func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.ClusterSettings, servers *rpcServers, enclave tee.TEE, keys *keyring.Keyring) eth.NewLedgerFunc {
 	return func(d eth.LedgerDeps) (cocobackend.Ledger, error) {
 		spec, fsm := d.Spec, d.FSM
 		vals := spec.Coco.InitialValidators()
@@ -63,7 +64,14 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 		}
 		key := stack.Config().NodeKey()
 		mine := crypto.FromECDSAPub(&key.PublicKey)
-		cfg := cocobackend.ClusterConfig{Settings: settings, Dir: stack.ResolvePath("raft"), Forwarded: d.Forwarded}
+		if err := refusePlaintext(spec); err != nil {
+			return nil, err
+		}
+		cfg := cocobackend.ClusterConfig{Settings: settings, Dir: stack.ResolvePath("raft"), Forwarded: d.Forwarded,
+			StoreIdentity: nodeIdentity(stack), OnCorrupt: stopOnCorrupt}
+		if keys != nil {
+			cfg.Keys = keys
+		}
 		found := false
 		for _, v := range vals {
 			cfg.Peers = append(cfg.Peers, cocobackend.Peer{ID: v.ID, Addr: v.RaftAddr})

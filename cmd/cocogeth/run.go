@@ -19,6 +19,7 @@ import (
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/cocogeth/cocogeth/keyring"
 	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/metrics"
@@ -93,8 +94,12 @@ func runNode(ctx *cli.Context) error {
 	if ks != nil {
 		stack.AccountManager().AddBackend(ks)
 	}
+	enclave, err := startTEE(cfg.TEE.Kind, stack.ResolvePath(teeSecretFile))
+	if err != nil {
+		return err
+	}
 	if dev {
-		if err := initDatabase(stack, genesis.Dev()); err != nil {
+		if err := initDatabase(stack, genesis.Dev(), enclave); err != nil {
 			return err
 		}
 		log.Warn("Development mode: the prefunded account's key is public, never use it for value",
@@ -113,11 +118,21 @@ func runNode(ctx *cli.Context) error {
 			}
 		}()
 	}
-	enclave, err := startTEE(cfg.TEE.Kind, stack.ResolvePath("tee.secret"))
-	if err != nil {
-		return err
+	// Every store encrypts under the ledger secrets; a node's first start
+	// may have to fetch them (and write its genesis) first.
+	var keys *keyring.Keyring
+	if plaintextStorage() {
+		warnPlaintext()
+	} else {
+		if keys, err = openLedgerKeys(stack, enclave); err != nil {
+			return err
+		}
+		if err := prepareChain(ctx.Context, stack, keys, enclave, cfg.Raft.InsecurePlaintext, ctx.String(raftID.Name)); err != nil {
+			return err
+		}
 	}
-	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft, servers, enclave))
+	cfg.Eth.Storage = nodeStorage(stack, keys)
+	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft, servers, enclave, keys))
 	if err != nil {
 		return err
 	}
@@ -173,27 +188,11 @@ func runNode(ctx *cli.Context) error {
 	return nil
 }
 
-// initDatabase writes the genesis into the node's chain database unless it
-// already holds the same chain.
-func initDatabase(stack *node.Node, spec *genesis.Spec) error {
-	db, _, err := eth.OpenDatabase(stack.ResolvePath(eth.ChainDBPath), 16, 16, false)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	block, err := eth.InitChain(db, spec)
-	if err != nil {
-		return err
-	}
-	log.Info("Genesis ready", "hash", block.Hash(), "chainid", spec.ChainConfig().ChainID)
-	return nil
-}
-
 var initCommand = &cli.Command{
 	Name:      "init",
 	Usage:     "Bootstrap and initialize a new chain from a genesis file",
 	ArgsUsage: "<genesisPath>",
-	Flags:     []cli.Flag{dataDirFlag},
+	Flags:     []cli.Flag{dataDirFlag, teeFlag},
 	Action: func(ctx *cli.Context) error {
 		if ctx.Args().Len() != 1 {
 			return errors.New("need exactly one argument: the genesis file")
@@ -215,7 +214,11 @@ var initCommand = &cli.Command{
 			return err
 		}
 		defer stack.Close()
-		if err := initDatabase(stack, spec); err != nil {
+		enclave, err := startTEE(ctx.String(teeFlag.Name), stack.ResolvePath(teeSecretFile))
+		if err != nil {
+			return err
+		}
+		if err := initDatabase(stack, spec, enclave); err != nil {
 			return err
 		}
 		log.Info("Successfully wrote genesis state", "datadir", cfg.Node.DataDir)

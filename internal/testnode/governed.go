@@ -198,7 +198,9 @@ func (g *Governed) Wallet(i int, actor string) *Wallet {
 }
 
 // Joiner is a validating node not listed in the genesis, started in
-// waiting mode (--raft.id, --raft.addr) until the constitution lists it.
+// waiting mode (--raft.id, --raft.addr) until the constitution lists it:
+// until then it waits for a validating node to send it the ledger secrets,
+// and its RPC is not up.
 type Joiner struct {
 	*Node
 	// ID is its Raft id, RaftAddr its node-to-node address (it listens
@@ -210,7 +212,8 @@ type Joiner struct {
 // StartJoiner initialises a fresh data directory with the cluster's
 // genesis and starts a node there in waiting mode with Raft id id,
 // listening on 127.0.0.<11+N> (the address after the cluster's nodes).
-// The node is stopped when the test ends.
+// It returns without waiting for the node's RPC, which opens once the node
+// is voted in (Node.WaitReady). The node is stopped when the test ends.
 func (g *Governed) StartJoiner(t testing.TB, id string) *Joiner {
 	t.Helper()
 	return g.StartJoinerOn(t, id, g.Binary)
@@ -233,7 +236,7 @@ func (g *Governed) StartJoinerOn(t testing.TB, id, bin string) *Joiner {
 	}, g.opts.Args...)
 	j.Node = Start(t, Options{
 		DataDir: dir, Genesis: g.GenesisPath, Args: args, Binary: bin,
-		ReadyTimeout: g.opts.ReadyTimeout, StopTimeout: g.opts.StopTimeout, SignInAs: GovKey("A"),
+		ReadyTimeout: g.opts.ReadyTimeout, StopTimeout: g.opts.StopTimeout, SignInAs: GovKey("A"), NoWait: true,
 	})
 	return j
 }

@@ -67,6 +67,10 @@ type Options struct {
 	// ReadyTimeout bounds the wait for eth_chainId after a start
 	// (default 30 s).
 	ReadyTimeout time.Duration
+	// NoWait returns from Start as soon as the process runs, without
+	// waiting for its RPC (a joining node fetches the ledger secrets
+	// first, once it is voted in); see WaitReady.
+	NoWait bool
 	// StopTimeout is how long Stop waits after SIGTERM before it sends
 	// SIGKILL (default 30 s).
 	StopTimeout time.Duration
@@ -216,6 +220,19 @@ func (n *Node) start() error {
 	}()
 	n.proc = p
 	n.mu.Unlock()
+	if n.opts.NoWait && n.runs == 1 {
+		return nil
+	}
+	return n.waitReady(p)
+}
+
+// WaitReady waits until the running node answers eth_chainId (for a node
+// started with NoWait).
+func (n *Node) WaitReady() error {
+	p := n.running()
+	if p == nil {
+		return errors.New("node is not running")
+	}
 	return n.waitReady(p)
 }
 
