@@ -70,7 +70,7 @@ var nodeFlags = []cli.Flag{
 	httpEnabled, httpAddr, httpPort, httpAPI, httpCors, httpVhosts,
 	wsEnabled, wsAddr, wsPort, wsAPI, wsOrigins, ipcDisable, ipcPath,
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
-	logQueryLimit, logRangeLimit, logResultLimit, teeFlag, rpcTLS,
+	logQueryLimit, logRangeLimit, logResultLimit, teeFlag, rpcTLS, recoveryModeFlag,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
 	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
 	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftSnapEvery, raftTrailing, raftPlaintext,

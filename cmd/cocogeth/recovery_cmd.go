@@ -36,7 +36,7 @@ public key, and any M of the members' shares recover it. Create a key with
 keygen, keep the file private, and propose its public key for your member:
 
    cocogeth propose set-recovery-key MEMBER 0x…`,
-	Subcommands: []*cli.Command{recoveryKeygenCommand, recoveryPubkeyCommand},
+	Subcommands: []*cli.Command{recoveryKeygenCommand, recoveryPubkeyCommand, recoveryShareCommand, recoveryAuditCommand},
 }
 
 var recoveryKeygenCommand = &cli.Command{

@@ -15,9 +15,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// runRecovery runs `cocogeth recovery ARGS…` in an app of its own (the
+// runRecoveryCmd runs `cocogeth recovery ARGS…` in an app of its own (the
 // command is registered in main.go separately) and returns its output.
-func runRecovery(t *testing.T, args ...string) (string, error) {
+func runRecoveryCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	app := &cli.App{
@@ -35,7 +35,7 @@ func runRecovery(t *testing.T, args ...string) (string, error) {
 func TestRecoveryKeygenAndPubkey(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "member.key")
-	out, err := runRecovery(t, "keygen", "--out", file)
+	out, err := runRecoveryCmd(t, "keygen", "--out", file)
 	if err != nil {
 		t.Fatalf("keygen: %v", err)
 	}
@@ -67,7 +67,7 @@ func TestRecoveryKeygenAndPubkey(t *testing.T) {
 	}
 
 	// pubkey prints the same public key.
-	got, err := runRecovery(t, "pubkey", "--key", file)
+	got, err := runRecoveryCmd(t, "pubkey", "--key", file)
 	if err != nil || got != out {
 		t.Fatalf("pubkey: %q (%v), want %q", got, err, out)
 	}
@@ -84,13 +84,13 @@ func TestRecoveryKeygenAndPubkey(t *testing.T) {
 
 	// keygen never overwrites, and a second key differs.
 	before, _ := os.ReadFile(file)
-	if _, err := runRecovery(t, "keygen", "--out", file); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if _, err := runRecoveryCmd(t, "keygen", "--out", file); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Fatalf("keygen over an existing file: %v", err)
 	}
 	if after, _ := os.ReadFile(file); !bytes.Equal(before, after) {
 		t.Fatal("keygen changed an existing file")
 	}
-	out2, err := runRecovery(t, "keygen", "--out", filepath.Join(dir, "other.key"))
+	out2, err := runRecoveryCmd(t, "keygen", "--out", filepath.Join(dir, "other.key"))
 	if err != nil || out2 == out {
 		t.Fatalf("second keygen: %q (%v)", out2, err)
 	}
@@ -109,7 +109,7 @@ func TestRecoveryCommandErrors(t *testing.T) {
 		{[]string{"pubkey"}, `Required flag "key" not set`},
 		{[]string{"pubkey", "--key", filepath.Join(dir, "nope")}, "opening key file"},
 	} {
-		if _, err := runRecovery(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := runRecoveryCmd(t, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
 		}
 	}
@@ -123,7 +123,7 @@ func TestRecoveryCommandErrors(t *testing.T) {
 		if err := os.Chmod(file, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := runRecovery(t, "pubkey", "--key", file); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		if _, err := runRecoveryCmd(t, "pubkey", "--key", file); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 			t.Fatalf("world-readable key file: %v", err)
 		}
 	}

@@ -124,7 +124,17 @@ func runNode(ctx *cli.Context) error {
 	if plaintextStorage() {
 		warnPlaintext()
 	} else {
-		if keys, err = openLedgerKeys(stack, enclave); err != nil {
+		if ctx.Bool(recoveryModeFlag.Name) {
+			if keys, err = openOrResetKeys(stack, enclave); err != nil {
+				return err
+			}
+			rctx, stop := signal.NotifyContext(ctx.Context, os.Interrupt, syscall.SIGTERM)
+			err = runRecovery(rctx, stack, &servers.cfg, keys)
+			stop()
+			if err != nil {
+				return err
+			}
+		} else if keys, err = openLedgerKeys(stack, enclave); err != nil {
 			return err
 		}
 		if err := prepareChain(ctx.Context, stack, keys, enclave, cfg.Raft.InsecurePlaintext, ctx.String(raftID.Name)); err != nil {

@@ -11,6 +11,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -254,4 +256,24 @@ func fileLayout(size int64) (layout, bool) {
 func plainSize(size int64) int64 {
 	l, _ := fileLayout(size)
 	return l.plain
+}
+
+// FileEpoch reads the header of a file: whether it is an encrypted store
+// file and, if so, the epoch it is encrypted under. Nothing is
+// authenticated here (recovery uses it to learn which epochs' secrets a
+// datadir needs; opening the stores authenticates).
+func FileEpoch(path string) (epoch uint64, encrypted bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	var h [16]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return 0, false, nil
+	}
+	if !bytes.Equal(h[:8], fileMagic[:]) {
+		return 0, false, nil
+	}
+	return binary.BigEndian.Uint64(h[8:16]), true, nil
 }

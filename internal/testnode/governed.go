@@ -1,6 +1,7 @@
 package testnode
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocogeth/cocogeth/recovery"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -64,6 +66,8 @@ type GovernedOptions struct {
 	// ProposalLifetime is settings.proposalLifetime in blocks (default
 	// 100000).
 	ProposalLifetime uint64
+	// EpochLength is settings.epochLength in blocks (default 100000).
+	EpochLength uint64
 	// Alloc funds accounts besides A, B, C and D (each DevBalance).
 	Alloc map[common.Address]*big.Int
 	// Args are extra flags of every node, appended last.
@@ -78,7 +82,7 @@ type GovernedOptions struct {
 
 // Governed is a 3-node cluster whose genesis holds a constitution, as
 // scripts/devnet.sh GOVERNED=1 writes it: members A, B, C with one
-// account each (GovKey), participant D, nodes node1..node3 owned by A, B
+// account each (GovKey) and a recovery key each (RecoveryKey), participant D, nodes node1..node3 owned by A, B
 // and C, policy 2-of-3 (unless GovernedOptions.Policy), TEE manifest
 // "simulation", open sending off. Chain id 1337; A, B, C and D are funded.
 //
@@ -144,7 +148,8 @@ func (g *Governed) genesis(c *Cluster, keys []string) []byte {
 		nodes[i] = node{c.IDs[i], g.Owners[i], c.RaftAddrs[i], keys[i]}
 	}
 	member := func(id, pub string) map[string]any {
-		return map[string]any{"id": id, "accounts": []string{GovAddress(id).Hex()}, "publicKey": pub}
+		return map[string]any{"id": id, "accounts": []string{GovAddress(id).Hex()}, "publicKey": pub,
+			"recoveryKey": hexutil.Encode(RecoveryKey(id).Public())}
 	}
 	policy := g.opts.Policy
 	if policy == nil {
@@ -153,6 +158,10 @@ func (g *Governed) genesis(c *Cluster, keys []string) []byte {
 	lifetime := g.opts.ProposalLifetime
 	if lifetime == 0 {
 		lifetime = 100000
+	}
+	epochLength := g.opts.EpochLength
+	if epochLength == 0 {
+		epochLength = 100000
 	}
 	blockTime := g.opts.BlockTime
 	if blockTime == "" {
@@ -167,7 +176,7 @@ func (g *Governed) genesis(c *Cluster, keys []string) []byte {
 		// is the SHA-256 of the binary they run.
 		"codeManifest": []string{CodeID(g.Binary)},
 		"policy":       policy,
-		"settings":     map[string]any{"proposalLifetime": lifetime, "epochLength": 100000, "openSending": false},
+		"settings":     map[string]any{"proposalLifetime": lifetime, "epochLength": epochLength, "openSending": false},
 	}
 	alloc := map[string]map[string]string{}
 	for _, a := range GovActors {
@@ -298,4 +307,15 @@ func CodeID(bin string) string {
 		panic(fmt.Sprintf("testnode: code id of %s: %v", bin, err))
 	}
 	return "0x" + hex.EncodeToString(h.Sum(nil))
+}
+
+// RecoveryKey returns the deterministic recovery key of a member of the
+// governed test network (A, B, C).
+func RecoveryKey(actor string) *recovery.PrivateKey {
+	seed := sha256.Sum256([]byte("cocogeth test recovery key " + actor))
+	k, err := recovery.GenerateKey(bytes.NewReader(bytes.Repeat(seed[:], 8)))
+	if err != nil {
+		panic(err)
+	}
+	return k
 }

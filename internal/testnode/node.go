@@ -101,6 +101,7 @@ type Node struct {
 	rpc      *rpc.Client
 	eth      *ethclient.Client
 	session  string // token of opts.SignInAs, once signed in
+	extra    []string // flags of the launch in progress only (StartRecovery)
 }
 
 type process struct {
@@ -188,8 +189,38 @@ func (n *Node) args() []string {
 	return append(a, n.opts.Args...)
 }
 
+// StartRecovery starts a stopped node with --recovery on the same data
+// directory and ports and returns at once: the node serves only recovery_
+// on its HTTP port until members' shares recover its ledger secrets, then
+// starts as usual (WaitReady).
+func (n *Node) StartRecovery() {
+	n.t.Helper()
+	n.mu.Lock()
+	n.extra = []string{"--recovery"}
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.extra = nil
+		n.mu.Unlock()
+	}()
+	if err := n.launch(); err != nil {
+		n.t.Fatalf("testnode: start in recovery mode: %v", err)
+	}
+}
+
 // start launches the process and waits until it is ready.
 func (n *Node) start() error {
+	if err := n.launch(); err != nil {
+		return err
+	}
+	if n.opts.NoWait && n.runs == 1 {
+		return nil
+	}
+	return n.waitReady(n.running())
+}
+
+// launch starts the process.
+func (n *Node) launch() error {
 	n.mu.Lock()
 	if n.proc != nil {
 		n.mu.Unlock()
@@ -203,8 +234,9 @@ func (n *Node) start() error {
 		return err
 	}
 	n.logFiles = append(n.logFiles, logPath)
-	fmt.Fprintf(f, "### %s %s\n", n.bin, strings.Join(n.args(), " "))
-	cmd := exec.Command(n.bin, n.args()...)
+	args := append(n.args(), n.extra...)
+	fmt.Fprintf(f, "### %s %s\n", n.bin, strings.Join(args, " "))
+	cmd := exec.Command(n.bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -220,10 +252,7 @@ func (n *Node) start() error {
 	}()
 	n.proc = p
 	n.mu.Unlock()
-	if n.opts.NoWait && n.runs == 1 {
-		return nil
-	}
-	return n.waitReady(p)
+	return nil
 }
 
 // WaitReady waits until the running node answers eth_chainId (for a node
