@@ -100,7 +100,7 @@ type Node struct {
 	logFiles []string
 	rpc      *rpc.Client
 	eth      *ethclient.Client
-	session  string // token of opts.SignInAs, once signed in
+	session  string   // token of opts.SignInAs, once signed in
 	extra    []string // flags of the launch in progress only (StartRecovery)
 }
 
