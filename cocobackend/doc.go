@@ -36,7 +36,7 @@
 // # Node-to-node channels
 //
 // One listener (Mux) carries every node-to-node connection; the first byte
-// a dialer sends names the channel (Raft or forwarding). The mux's Guard is
+// a dialer sends names the channel (Raft, forwarding or keys). The mux's Guard is
 // the single place where peers are authenticated, on the listener and on
 // the dialer alike (package nodetls: mutual TLS proving the node key).
 // With a guard, no byte of a connection reaches a channel before the peer
@@ -45,4 +45,10 @@
 // (plaintext mode, INSECURE) nothing about a peer is known: a
 // ForwardHandler then gets from == nil and must not trust what the frame
 // claims.
+//
+// The keys channel hands the node's ledger secrets (ClusterConfig.Keys) to
+// any admitted node that asks: a node fetches them at its first start
+// (FetchKeys) before it can open its encrypted stores. It is served only
+// when the mux has a guard. ClusterConfig.Keys also encrypts the Raft log,
+// stable store and snapshots (package store).
 package cocobackend

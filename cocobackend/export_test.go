@@ -22,3 +22,6 @@ func (c *Cluster) LogStore() raft.LogStore { return c.store }
 
 // Snapshots is the cluster node's Raft snapshot store.
 func (c *Cluster) Snapshots() raft.SnapshotStore { return c.Raft.snaps }
+
+// ServeKeys serves keys on the mux's keys channel until it closes.
+func ServeKeys(m *Mux, keys LedgerKeys) { serveKeys(m, keys) }

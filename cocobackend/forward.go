@@ -186,21 +186,13 @@ type ForwardHandler func(from *AuthPeer, items [][]byte)
 // ServeForwarded accepts forwarded items on the mux's forward channel and
 // hands each frame to handle. It returns when the mux closes.
 func ServeForwarded(mux *Mux, handle ForwardHandler) {
-	ln := mux.Listener(ChannelForward)
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
+	mux.acceptEach(ChannelForward, func(conn net.Conn) {
+		from := PeerOf(conn)
+		err := readFrames(conn, func(items [][]byte) { handle(from, items) })
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			log.Warn("Forwarded stream ended", "remote", conn.RemoteAddr(), "err", err)
 		}
-		go func() {
-			defer conn.Close()
-			from := PeerOf(conn)
-			err := readFrames(conn, func(items [][]byte) { handle(from, items) })
-			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				log.Warn("Forwarded stream ended", "remote", conn.RemoteAddr(), "err", err)
-			}
-		}()
-	}
+	})
 }
 
 func readFrames(conn net.Conn, handle func([][]byte)) error {

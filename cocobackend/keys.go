@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend/store"
@@ -30,32 +31,24 @@ const keysTimeout = 10 * time.Second
 // attested as the constitution requires); a mux without a guard serves
 // nothing, as anyone could ask.
 func serveKeys(m *Mux, keys LedgerKeys) {
-	ln := m.Listener(ChannelKeys)
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
+	m.acceptEach(ChannelKeys, func(conn net.Conn) {
+		p := PeerOf(conn)
+		if !m.Authenticated() || p == nil {
 			return
 		}
-		go func() {
-			defer conn.Close()
-			p := PeerOf(conn)
-			if !m.Authenticated() || p == nil {
-				return
-			}
-			conn.SetDeadline(time.Now().Add(keysTimeout))
-			b, err := keys.Export()
-			if err != nil {
-				log.Error("Cannot export the ledger secrets", "err", err)
-				return
-			}
-			var hdr [4]byte
-			binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
-			if _, err := conn.Write(append(hdr[:], b...)); err != nil {
-				return
-			}
-			log.Info("Sent the ledger secrets to a node", "peer", p.ID, "tee", teeLabel(p.TEE))
-		}()
-	}
+		conn.SetDeadline(time.Now().Add(keysTimeout))
+		b, err := keys.Export()
+		if err != nil {
+			log.Error("Cannot export the ledger secrets", "err", err)
+			return
+		}
+		var hdr [4]byte
+		binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+		if _, err := conn.Write(append(hdr[:], b...)); err != nil {
+			return
+		}
+		log.Info("Sent the ledger secrets to a node", "peer", p.ID, "tee", teeLabel(p.TEE))
+	})
 }
 
 // FetchKeys asks the node at addr for the network's ledger secrets over

@@ -29,11 +29,12 @@ var muxNetwork = common.HexToHash("0x3333333333333333333333333333333333333333333
 // vnode is a validating node of a test: its node key and, once
 // started, its guard's registry and its mux.
 type vnode struct {
-	id  string
-	key *ecdsa.PrivateKey
-	pub []byte
-	reg *nodetls.Registry
-	mux *cocobackend.Mux
+	id    string
+	key   *ecdsa.PrivateKey
+	pub   []byte
+	reg   *nodetls.Registry
+	guard *nodetls.Guard
+	mux   *cocobackend.Mux
 }
 
 func newVNode(t *testing.T, id string) *vnode {
@@ -61,7 +62,7 @@ func (n *vnode) start(t *testing.T, admitted ...*vnode) *cocobackend.Mux {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.mux = newMux(t, g)
+	n.guard, n.mux = g, newMux(t, g)
 	return n.mux
 }
 
@@ -721,5 +722,60 @@ func TestMuxClosedChannelRefusesAtOnce(t *testing.T) {
 	start = time.Now()
 	if _, err := later.Read(make([]byte, 1)); err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("a new connection to a closed channel: read %v after %v, want closed at once", err, time.Since(start))
+	}
+}
+
+// fakeKeys is a keyring whose export is fixed.
+type fakeKeys struct{ export []byte }
+
+func (fakeKeys) Current() (uint64, []byte)     { return 1, make([]byte, 32) }
+func (fakeKeys) Secret(uint64) ([]byte, error) { return make([]byte, 32), nil }
+func (k fakeKeys) Export() ([]byte, error)     { return k.export, nil }
+
+// The keys channel answers admitted nodes only, and never without a guard.
+func TestKeysChannelAdmittedOnly(t *testing.T) {
+	A, B, C := newVNode(t, "A"), newVNode(t, "B"), newVNode(t, "C")
+	_, mB := A.start(t, A, B), B.start(t, A, B)
+	C.start(t, A, B, C) // C admits B, but B does not admit C
+	secret := []byte("the ledger secrets of B")
+	done := make(chan struct{})
+	go func() { defer close(done); cocobackend.ServeKeys(mB, fakeKeys{secret}) }()
+	t.Cleanup(func() { mB.Close(); <-done })
+
+	got, p, err := cocobackend.FetchKeys(nil, A.guard, mB.Addr().String())
+	if err != nil || !bytes.Equal(got, secret) || p == nil || p.ID != "B" {
+		t.Fatalf("admitted node: %q from %+v, %v", got, p, err)
+	}
+	if got, _, err := cocobackend.FetchKeys(nil, C.guard, mB.Addr().String()); err == nil || len(got) > 0 {
+		t.Fatalf("a node B does not admit got %q", got)
+	}
+	if _, _, err := cocobackend.FetchKeys(nil, nil, mB.Addr().String()); err == nil {
+		t.Fatal("fetched without authentication")
+	}
+	// A plain TCP client naming the keys channel gets nothing.
+	raw, err := net.Dial("tcp", mB.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.Write([]byte{cocobackend.ChannelKeys})
+	raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, _ := io.ReadAll(raw); bytes.Contains(b, secret) {
+		t.Fatal("an unauthenticated client read the ledger secrets")
+	}
+
+	// A mux without a guard (plaintext mode) serves no secrets at all.
+	plain := newMux(t, nil)
+	pdone := make(chan struct{})
+	go func() { defer close(pdone); cocobackend.ServeKeys(plain, fakeKeys{secret}) }()
+	t.Cleanup(func() { plain.Close(); <-pdone })
+	conn, err := plain.Dial(cocobackend.ChannelKeys, plain.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, _ := io.ReadAll(conn); len(b) > 0 {
+		t.Fatalf("a plaintext mux served %q", b)
 	}
 }

@@ -223,6 +223,23 @@ func dialChannel(dialer Dialer, guard Guard, ch byte, addr string, timeout time.
 	return conn, p, nil
 }
 
+// acceptEach accepts the connections of channel ch and runs handle on each
+// in a goroutine of its own, closing the connection after; it returns when
+// the mux closes.
+func (m *Mux) acceptEach(ch byte, handle func(net.Conn)) {
+	ln := m.Listener(ch)
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer conn.Close()
+			handle(conn)
+		}()
+	}
+}
+
 func (m *Mux) serve() {
 	defer m.wg.Done()
 	for {

@@ -58,6 +58,10 @@ type Storage struct {
 	// RecordDir receives a plaintext copy of every epoch's recovery
 	// record (public), which recovery reads when the secrets are lost.
 	RecordDir string
+	// Local marks secrets of this node alone (an insecure plaintext
+	// node-to-node channel, where none may travel): the node encrypts
+	// under them but takes no part in the network's epochs.
+	Local bool
 }
 
 // Options returns the store options of the database named db.
@@ -197,8 +201,10 @@ func NewService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	}
 	s := &Service{cfg: cfg, stack: stack, db: db, chain: chain, pool: pool, quit: make(chan struct{})}
 	s.fsm = newFSM(chain, pool, kv, func() { s.fmaps.Load().stop() }, s.restartLogIndex)
-	s.keys = cfg.Storage.Keys
-	s.fsm.keys, s.fsm.recordDir = cfg.Storage.Keys, cfg.Storage.RecordDir
+	if !cfg.Storage.Local {
+		s.keys = cfg.Storage.Keys
+		s.fsm.keys, s.fsm.recordDir = cfg.Storage.Keys, cfg.Storage.RecordDir
+	}
 	if newLedger == nil {
 		s.ledger = cocobackend.NewSolo(s.fsm)
 	} else if s.ledger, err = newLedger(LedgerDeps{Spec: chain.Spec(), Genesis: chain.Genesis().Hash(), FSM: s.fsm, Forwarded: s.handleForwarded}); err != nil {

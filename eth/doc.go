@@ -41,5 +41,15 @@
 //   - Stateful precompiles (governance) are bound into every EVM through a
 //     registry (precompiles.go) that chains, never replaces, a caller's
 //     tracer.
+//   - Key epochs (epoch.go): with Config.Storage.Keys set, the leader
+//     registers the network's first ledger secret and starts a new epoch
+//     when the epoch length passed or the actors changed, by an epoch
+//     entry that carries the fresh secret (between attested nodes only)
+//     and its M-of-N recovery record (package recovery, for the members'
+//     recovery keys). Applying it seals the secret into the keyring before
+//     the entry counts as applied; an entry for an epoch already passed is
+//     skipped by every node alike. The epoch state and the records are in
+//     the chain database and snapshots; the secrets travel in snapshots
+//     after the chain and never enter the database.
 //   - Service.Stop stops every goroutine Start started.
 package eth

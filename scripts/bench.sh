@@ -193,12 +193,16 @@ else
 fi
 
 deadline=$((SECONDS + STARTUP_TIMEOUT))
-chain_id() { # prints the node's chain id (hex), or nothing
-	local out
-	out=$(rpc "$HTTP_URL" eth_chainId 2>/dev/null || true)
-	if [[ $out =~ \"result\":\"(0x[0-9a-fA-F]+)\" ]]; then
-		echo "${BASH_REMATCH[1]}"
-	fi
+chain_id() { # prints the nodes' chain id (hex) once every node answers, or nothing
+	local out id=""
+	# Every node: the others open their RPC only once they have fetched
+	# the ledger secrets from the first.
+	for u in "${RPC_URLS[@]}"; do
+		out=$(rpc "$u" eth_chainId 2>/dev/null || true)
+		[[ $out =~ \"result\":\"(0x[0-9a-fA-F]+)\" ]] || return 0
+		id=${BASH_REMATCH[1]}
+	done
+	echo "$id"
 }
 until [[ -n $(chain_id) ]]; do
 	if ! kill -0 "$NODE_PID" 2>/dev/null; then

@@ -10,8 +10,10 @@
 #
 # GOVERNED=1 writes a constitution instead of a plain validator list: three
 # members A, B, C (each owning one of three nodes; N is 3), one participant D,
-# voting policy 2-of-3, TEE manifest "simulation". Their accounts use public
-# development keys (never for value):
+# voting policy 2-of-3, TEE manifest "simulation". Each member gets a
+# recovery key, written to DIR/recovery-A.key etc. (docs/operators.md,
+# disaster recovery). Their accounts use public development keys (never for
+# value):
 #   A 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266  ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
 #   B 0x70997970C51812dc3A010C7d01b50e0d17dc79C8  59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
 #   C 0x6a5Cf0407d10cc63E5F3E1976aE2DC4faC6C021B  5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3d71ba1bbfd98a9b
@@ -43,11 +45,16 @@ if [ ! -f "$DIR/genesis.json" ]; then
     fi
   done
   if [ "${GOVERNED:-0}" = 1 ]; then
+    declare -A rk
+    for m in A B C; do
+      rm -f "$DIR/recovery-$m.key"
+      rk[$m]=$("$BIN" recovery keygen --out "$DIR/recovery-$m.key")
+    done
     coco="\"constitution\": {
         \"members\": [
-          { \"id\": \"A\", \"accounts\": [\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\"], \"publicKey\": \"0x01\" },
-          { \"id\": \"B\", \"accounts\": [\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"], \"publicKey\": \"0x02\" },
-          { \"id\": \"C\", \"accounts\": [\"0x6a5Cf0407d10cc63E5F3E1976aE2DC4faC6C021B\"], \"publicKey\": \"0x03\" }
+          { \"id\": \"A\", \"accounts\": [\"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\"], \"publicKey\": \"0x01\", \"recoveryKey\": \"${rk[A]}\" },
+          { \"id\": \"B\", \"accounts\": [\"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\"], \"publicKey\": \"0x02\", \"recoveryKey\": \"${rk[B]}\" },
+          { \"id\": \"C\", \"accounts\": [\"0x6a5Cf0407d10cc63E5F3E1976aE2DC4faC6C021B\"], \"publicKey\": \"0x03\", \"recoveryKey\": \"${rk[C]}\" }
         ],
         \"participants\": [ { \"id\": \"D\", \"accounts\": [\"0x90F79bf6EB2c4f870365E785982E1f101E93b906\"] } ],
         \"nodes\": [ $vals ],

@@ -142,6 +142,7 @@ func runNode(ctx *cli.Context) error {
 		}
 	}
 	cfg.Eth.Storage = nodeStorage(stack, keys)
+	cfg.Eth.Storage.Local = cfg.Raft.InsecurePlaintext
 	svc, err := eth.New(stack, cfg.Eth, ledgerFactory(ctx, stack, cfg.Raft, servers, enclave, keys))
 	if err != nil {
 		return err

@@ -1,6 +1,40 @@
 // Package store is the on-disk storage of a node: a goleveldb key-value
 // database for go-ethereum's chain data (DB) and hashicorp/raft's log and
-// stable stores (RaftStore).
+// stable stores (RaftStore), every file of them encrypted and
+// authenticated, and raft's snapshots likewise (SnapshotStore).
+//
+// # Encryption at rest
+//
+// With Options.Keys set (a node always sets it), every file goleveldb
+// writes through its storage (tables, journals, manifests) is a header
+// page and 4 KiB blocks of AES-256-GCM (crypt.go has the layout). A file's
+// keys derive (HKDF-SHA256) from the ledger secret of the epoch its header
+// names, a random salt, Options.Identity (which node, which database) and
+// goleveldb's file type and number; a block's additional data is its index
+// and whether it ends the file. So nothing of a key or value is on disk in
+// plaintext, and a flipped byte, a block moved or swapped, a file cut
+// short, renamed, copied from another database or node, or written under
+// another secret, fails authentication. Two files stay plaintext:
+// CURRENT (the manifest's name) and LOCK; goleveldb's informational LOG is
+// not written (it quotes keys).
+//
+//   - Open authenticates every block of every file before it opens the
+//     database, and refuses with a *CorruptError naming the file and
+//     block; the cost is one read of the database at start.
+//   - A block that fails later (the disk changed under a running node) fails
+//     that read and every later one, and Options.OnCorrupt is called once:
+//     a node stops, because go-ethereum's readers turn a failed read into
+//     an absent block.
+//   - New files use Keys.Current; old files stay readable while Keys holds
+//     their epoch. goleveldb rewrites files as it compacts, so old epochs
+//     fade, but a table it only moves between levels keeps its epoch: a
+//     node keeps every epoch's secret.
+//   - Limit: the live journal and manifest are appended, so a copy of the
+//     same file taken earlier (a prefix ending on a block boundary) looks
+//     like a crash and is accepted; it loses the writes after it, which
+//     Raft's peers resend (a single node cannot detect that rollback).
+//   - FileEpoch reads a file's epoch without keys (recovery learns which
+//     secrets a datadir needs).
 //
 // # DB
 //
