@@ -169,3 +169,36 @@ func TestTamperedWhileRunningStopsTheNode(t *testing.T) {
 		t.Fatalf("the node did not say why it stopped:\n%s", testnode.Tail(nd.Log(), 10))
 	}
 }
+
+// TestRolledBackChainRefused: the chain database replaced by an older copy
+// of itself (taken at an earlier stop) is refused: the sealed ledger
+// secrets record how far the node applied the ledger.
+func TestRolledBackChainRefused(t *testing.T) {
+	nd, _ := devWithBlocks(t, 3)
+	if err := nd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	chain := filepath.Join(nd.DataDir(), "cocogeth", "chaindata")
+	old := filepath.Join(t.TempDir(), "chaindata")
+	if err := os.CopyFS(old, os.DirFS(chain)); err != nil {
+		t.Fatal(err)
+	}
+	nd.StartAgain()
+	w := nd.Wallet(t)
+	for i := 0; i < 3; i++ {
+		w.Transfer(t, common.HexToAddress("0x00000000000000000000000000000000000b0b0b"), testnode.Gwei(1))
+	}
+	if err := nd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(chain); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(chain, os.DirFS(old)); err != nil {
+		t.Fatal(err)
+	}
+	res := testnode.Run(t, nd.Binary(), time.Minute, "--datadir", nd.DataDir(), "--dev", "--ipcdisable", "--http.port", "0", "--ws.port", "0")
+	if res.ExitCode == 0 || !strings.Contains(res.Output, "replaced by an older copy") {
+		t.Fatalf("a rolled-back chain database: exit %d\n%s", res.ExitCode, testnode.Tail(res.Output, 10))
+	}
+}

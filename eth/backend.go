@@ -103,7 +103,8 @@ func (c *Config) Validate() error {
 // Service is the Ethereum adapter of a validating node: chain, pool, block
 // builder, state machine and JSON-RPC API. It is a node.Lifecycle.
 type Service struct {
-	keys    EpochKeys // nil: plaintext storage, no epochs
+	keys    EpochKeys   // nil: plaintext storage, no epochs
+	mark    AppliedMark // nil: no rollback check
 	cfg     Config
 	stack   *node.Node
 	db      ethdb.Database
@@ -188,6 +189,7 @@ func NewService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 		log.Warn("Unclean shutdown detected: the node was not stopped cleanly last time", "booted", last,
 			"age", common.PrettyAge(last), "count", len(booted))
 	}
+	interrupted, _ := db.Has(restoringKey)
 	if err := recoverInterruptedRestore(db); err != nil {
 		return nil, err
 	}
@@ -200,6 +202,15 @@ func NewService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 		return nil, err
 	}
 	s := &Service{cfg: cfg, stack: stack, db: db, chain: chain, pool: pool, quit: make(chan struct{})}
+	if m, ok := cfg.Storage.Keys.(AppliedMark); ok {
+		// A chain below what this node applied was rolled back to an older
+		// copy of its files (an interrupted snapshot install restarts from
+		// genesis on purpose: the snapshot comes again).
+		if applied, mark := chain.AppliedIndex(), m.Mark(); applied < mark && !interrupted {
+			return nil, fmt.Errorf("the chain database is at ledger index %d but this node had applied up to %d: its files were replaced by an older copy; refusing to start (restore the whole datadir from one backup, or, on a cluster, start from a fresh datadir)", applied, mark)
+		}
+		s.mark = m
+	}
 	s.fsm = newFSM(chain, pool, kv, func() { s.fmaps.Load().stop() }, s.restartLogIndex)
 	if !cfg.Storage.Local {
 		s.keys = cfg.Storage.Keys
@@ -333,6 +344,10 @@ func (s *Service) Start() error {
 		s.wg.Add(1)
 		go s.rollEpochs()
 	}
+	if s.mark != nil {
+		s.wg.Add(1)
+		go s.markApplied()
+	}
 	s.builder.start()
 	s.started = true
 	return nil
@@ -376,6 +391,9 @@ func (s *Service) Stop() error {
 		s.wg.Wait()
 		err = s.ledger.Stop()
 		s.headSub.Unsubscribe()
+	}
+	if s.mark != nil {
+		s.recordMark()
 	}
 	s.fmaps.Load().stop()
 	s.pool.Close()

@@ -49,6 +49,45 @@ type EpochKeys interface {
 	Import(b []byte) error
 }
 
+// AppliedMark records, sealed with the ledger secrets, how far the node
+// applied the ledger (keyring.Keyring): a chain database found below the
+// mark at start was replaced by an older copy, and the node refuses it.
+type AppliedMark interface {
+	Mark() uint64
+	SetMark(index uint64) error
+}
+
+// markEvery is how often the applied index is recorded (and at Stop): a
+// rollback to within this much of a crashed run is not detected.
+const markEvery = 5 * time.Second
+
+func (s *Service) markApplied() {
+	defer s.wg.Done()
+	tick := time.NewTicker(markEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-tick.C:
+			s.recordMark()
+		}
+	}
+}
+
+// recordMark records the applied index once it is durable (a skipped
+// entry's index is written without a sync of its own).
+func (s *Service) recordMark() {
+	idx := s.chain.AppliedIndex()
+	if err := s.db.SyncKeyValue(); err != nil {
+		log.Error("Cannot sync the chain database", "err", err)
+		return
+	}
+	if err := s.mark.SetMark(idx); err != nil {
+		log.Error("Cannot record the applied ledger index", "err", err)
+	}
+}
+
 // entryEpochV1 is a ledger entry that starts (or registers) a key epoch.
 const entryEpochV1 byte = 2
 

@@ -34,6 +34,7 @@ type Keyring struct {
 	mu      sync.RWMutex
 	secrets map[uint64]secret
 	current uint64
+	mark    uint64
 }
 
 // secret is a ledger secret; formatting never prints it.
@@ -49,6 +50,7 @@ type entry struct {
 type fileV1 struct {
 	Version uint
 	Entries []entry
+	Mark    uint64 `rlp:"optional"` // the highest ledger index the node applied (SetMark)
 }
 
 // Open loads the keyring sealed at path; a missing file gives an empty
@@ -80,6 +82,7 @@ func (k *Keyring) load(b []byte) error {
 	if f.Version != 1 {
 		return fmt.Errorf("unknown version %d", f.Version)
 	}
+	k.mark = f.Mark
 	return k.addAll(f.Entries)
 }
 
@@ -122,7 +125,7 @@ func (k *Keyring) epochs() []uint64 {
 
 // save seals the keyring into its file (k.mu held).
 func (k *Keyring) save() error {
-	plain, err := rlp.EncodeToBytes(fileV1{Version: 1, Entries: k.entries()})
+	plain, err := rlp.EncodeToBytes(fileV1{Version: 1, Entries: k.entries(), Mark: k.mark})
 	if err != nil {
 		return err
 	}
@@ -275,4 +278,32 @@ func (k *Keyring) Secret(epoch uint64) ([]byte, error) {
 // String describes the keyring without its secrets.
 func (k *Keyring) String() string {
 	return fmt.Sprintf("keyring(%s, epochs %v)", k.path, k.Epochs())
+}
+
+// Mark returns the highest ledger index the node recorded as applied
+// (SetMark); 0 if none.
+func (k *Keyring) Mark() uint64 {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.mark
+}
+
+// SetMark records, sealed, that the node applied the ledger up to index.
+// The mark only rises: a chain database found below it at start was
+// rolled back (an older copy of its files) without this file. It does not
+// protect against the whole datadir, this file included, replaced by an
+// older copy: that needs a monotonic counter the TEE does not offer here.
+func (k *Keyring) SetMark(index uint64) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if index <= k.mark || len(k.secrets) == 0 {
+		return nil
+	}
+	prev := k.mark
+	k.mark = index
+	if err := k.save(); err != nil {
+		k.mark = prev
+		return err
+	}
+	return nil
 }

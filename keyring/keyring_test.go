@@ -125,3 +125,24 @@ func TestExportImportAdd(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkRisesAndPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.keys")
+	k, _ := Open(path, simTEE(t, 3))
+	if err := k.SetMark(5); err != nil || k.Mark() != 0 {
+		t.Fatalf("an empty keyring recorded a mark: %d %v", k.Mark(), err)
+	}
+	k.Generate()
+	for _, m := range []uint64{10, 7, 12} {
+		if err := k.SetMark(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.Mark() != 12 {
+		t.Fatalf("mark %d, want 12 (it only rises)", k.Mark())
+	}
+	k2, err := Open(path, simTEE(t, 3))
+	if err != nil || k2.Mark() != 12 {
+		t.Fatalf("reopened mark %d %v", k2.Mark(), err)
+	}
+}

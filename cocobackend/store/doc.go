@@ -31,8 +31,9 @@
 //     node keeps every epoch's secret.
 //   - Limit: the live journal and manifest are appended, so a copy of the
 //     same file taken earlier (a prefix ending on a block boundary) looks
-//     like a crash and is accepted; it loses the writes after it, which
-//     Raft's peers resend (a single node cannot detect that rollback).
+//     like a crash and is accepted here; the node catches such a rollback
+//     of its chain above this package (the applied index it records in
+//     its sealed keyring, eth.AppliedMark).
 //   - FileEpoch reads a file's epoch without keys (recovery learns which
 //     secrets a datadir needs).
 //
