@@ -198,3 +198,29 @@ func audit(t *testing.T, g *testnode.Governed, receipts []*types.Receipt) {
 		}
 	}
 }
+
+// TestRecoveryOverAttestedTLS: with --rpc.tls the recovering node serves
+// recovery_ over HTTPS with its attested certificate, and `recovery share`
+// checks and shows the attestation before it sends anything. A dev node has
+// no members, so its epochs have no record: the node says so.
+func TestRecoveryOverAttestedTLS(t *testing.T) {
+	nd := testnode.Start(t, testnode.Options{TLS: true})
+	if err := nd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(nd.DataDir(), "cocogeth", "ledger.keys")); err != nil {
+		t.Fatal(err)
+	}
+	nd.StartRecovery()
+	key := memberKeyFile(t, "A")
+	var res testnode.Result
+	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+		res = testnode.Run(t, nd.Binary(), time.Minute, "recovery", "share", "--rpc", nd.HTTPURL(), "--key", key)
+		return res.ExitCode == 0
+	}) {
+		t.Fatalf("recovery share over https: exit %d\n%s", res.ExitCode, res.Output)
+	}
+	if !strings.HasPrefix(nd.HTTPURL(), "https://") || !strings.Contains(res.Output, "node attested: ") || !strings.Contains(res.Output, "no recovery record") {
+		t.Fatalf("recovery share over %s:\n%s", nd.HTTPURL(), res.Output)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -233,7 +234,11 @@ func (a *recoveryAPI) SubmitShare(share hexutil.Bytes) (RecoveryStatus, error) {
 // runRecovery waits for the members' shares and adds the recovered
 // secrets to keys. It serves recovery_ over HTTP on the node's HTTP
 // address until done, the context ends or a signal arrives.
-func runRecovery(ctx context.Context, stack *node.Node, cfg *node.Config, keys *keyring.Keyring) error {
+//
+// With tlsConf (--rpc.tls) it serves HTTPS with the node's attested
+// certificate, so members check the node (cocogeth verify) before they
+// send shares.
+func runRecovery(ctx context.Context, stack *node.Node, cfg *node.Config, tlsConf *tls.Config, keys *keyring.Keyring) error {
 	instance := stack.ResolvePath("")
 	needed, err := epochFiles(instance)
 	if err != nil {
@@ -270,10 +275,14 @@ func runRecovery(ctx context.Context, stack *node.Node, cfg *node.Config, keys *
 		return fmt.Errorf("recovery server: %w", err)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if tlsConf != nil {
+		ln, scheme = tls.NewListener(ln, tlsConf), "https"
+	}
 	go hs.Serve(ln)
 	defer hs.Close()
 	st := s.status(needed)
-	log.Warn("RECOVERY MODE: the ledger secrets are lost; waiting for members' recovery shares (cocogeth recovery share --rpc http://"+ln.Addr().String()+" --key FILE)",
+	log.Warn("RECOVERY MODE: the ledger secrets are lost; waiting for members' recovery shares (cocogeth recovery share --rpc "+scheme+"://"+ln.Addr().String()+" --key FILE)",
 		"epochs", len(needed), "status", st.Message)
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/cocobackend/store"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/recovery"
@@ -99,14 +101,25 @@ func decryptShares(key *recovery.PrivateKey, recs map[uint64]*recovery.Record) (
 }
 
 func submitShares(ctx *cli.Context, key *recovery.PrivateKey) error {
-	c, err := dialNode(ctx)
+	endpoint := ctx.String(rpcFlag.Name)
+	var served *x509.Certificate
+	c, err := dialAttested(ctx.Context, endpoint, "", &served)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot reach the node at %s: %v", endpoint, err)
 	}
 	defer c.Close()
 	var raw []RecoveryRecord
 	if err := c.CallContext(ctx.Context, &raw, "recovery_records"); err != nil {
 		return fmt.Errorf("recovery_records: %w (is the node started with --recovery?)", err)
+	}
+	if served != nil {
+		// Over https the node proved its TEE and code in its certificate:
+		// compare them with the constitution's manifests before trusting it.
+		claims, err := nodetls.VerifyAttestedCertificate(served)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(ctx.App.Writer, "node attested: %s\n", claims)
 	}
 	recs := map[uint64]*recovery.Record{}
 	for _, r := range raw {

@@ -98,7 +98,7 @@ func runNode(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if dev {
+	if dev && !ctx.Bool(recoveryModeFlag.Name) {
 		if err := initDatabase(stack, genesis.Dev(), enclave); err != nil {
 			return err
 		}
@@ -120,6 +120,14 @@ func runNode(ctx *cli.Context) error {
 	}
 	// Every store encrypts under the ledger secrets; a node's first start
 	// may have to fetch them (and write its genesis) first.
+	var rpcCert *tls.Certificate
+	if cfg.TEE.RPCTLS {
+		// Clients check the report in it, not a CA: cocogeth verify.
+		if rpcCert, err = nodetls.AttestedCertificate(enclave, "cocogeth node", time.Now(), rpcCertLifetime); err != nil {
+			return err
+		}
+		servers.tls = &tls.Config{Certificates: []tls.Certificate{*rpcCert}, MinVersion: tls.VersionTLS12}
+	}
 	var keys *keyring.Keyring
 	if plaintextStorage() {
 		warnPlaintext()
@@ -129,7 +137,7 @@ func runNode(ctx *cli.Context) error {
 				return err
 			}
 			rctx, stop := signal.NotifyContext(ctx.Context, os.Interrupt, syscall.SIGTERM)
-			err = runRecovery(rctx, stack, &servers.cfg, keys)
+			err = runRecovery(rctx, stack, &servers.cfg, servers.tls, keys)
 			stop()
 			if err != nil {
 				return err
@@ -158,14 +166,6 @@ func runNode(ctx *cli.Context) error {
 	rpcs := ethapi.New(backend, rcfg, gate)
 	servers.register(stack, rpcs.APIs())
 	servers.register(stack, []rpc.API{{Namespace: "coco", Service: confidential.NewAPI(verifier)}})
-	var rpcCert *tls.Certificate
-	if cfg.TEE.RPCTLS {
-		// Clients check the report in it, not a CA: cocogeth verify.
-		if rpcCert, err = nodetls.AttestedCertificate(enclave, "cocogeth node", time.Now(), rpcCertLifetime); err != nil {
-			return err
-		}
-		servers.tls = &tls.Config{Certificates: []tls.Certificate{*rpcCert}, MinVersion: tls.VersionTLS12}
-	}
 	attestation, err := newAttestationAPI(enclave, &stack.Config().NodeKey().PublicKey, rpcCert)
 	if err != nil {
 		return err
