@@ -29,13 +29,17 @@ var (
 
 var recoveryCommand = &cli.Command{
 	Name:  "recovery",
-	Usage: "Manage a member's recovery key (for recovering the ledger secret)",
+	Usage: "Members' recovery keys, shares for a node in recovery mode, offline audits",
 	Description: `A member's recovery key lets the members recover the ledger secret of an
 epoch together: the node encrypts one share of it to each member's recovery
 public key, and any M of the members' shares recover it. Create a key with
 keygen, keep the file private, and propose its public key for your member:
 
-   cocogeth propose set-recovery-key MEMBER 0x…`,
+   cocogeth propose set-recovery-key MEMBER 0x…
+
+When every node lost its ledger secrets, each member runs share against
+each node started with --recovery; for an audit, share --records and audit
+decrypt a copy offline (docs/operators.md).`,
 	Subcommands: []*cli.Command{recoveryKeygenCommand, recoveryPubkeyCommand, recoveryShareCommand, recoveryAuditCommand},
 }
 
