@@ -110,6 +110,20 @@ func TestEpochRolloverUnderLoad(t *testing.T) {
 		t.Fatalf("no epoch protected for member E after it was added (latest %d)", latestRecord(t, g.Nodes[2]).Epoch)
 	}
 
+	if r := latestRecord(t, g.Nodes[2]); r.Threshold != 3 {
+		t.Fatalf("four keys, default threshold: %d, want a majority (3)", r.Threshold)
+	}
+	// The members lower the threshold to 2 of the 4: a new epoch says so.
+	before = latestRecord(t, g.Nodes[0]).Epoch
+	id = govProposalID(t, govTransact(t, wA, "proposeSetRecoveryThreshold", uint16(2)))
+	govTransact(t, wB, "vote", id, true)
+	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
+		r := latestRecord(t, g.Nodes[1])
+		return r.Epoch > before && r.Threshold == 2 && len(r.Keys) == 4
+	}) {
+		t.Fatalf("no epoch with threshold 2 after the vote (latest %+v)", latestRecord(t, g.Nodes[1]).Threshold)
+	}
+
 	// Every node restarts and still reads every transaction; its newest
 	// files are under a later epoch than its first.
 	for i, nd := range g.Nodes {

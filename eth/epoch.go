@@ -267,7 +267,8 @@ func (f *fsm) mirrorAllRecords() {
 }
 
 // actorsHash fingerprints who may recover and who runs the network: the
-// members with their recovery keys, the participants and the nodes. Nil
+// members with their recovery keys and threshold, the participants and the
+// nodes. Nil
 // (a network without constitution) hashes to the zero hash.
 func actorsHash(cons *governance.Constitution) common.Hash {
 	if cons == nil {
@@ -280,6 +281,9 @@ func actorsHash(cons *governance.Constitution) common.Hash {
 	ids, keys := memberRecoveryKeys(cons)
 	for i := range ids {
 		parts = append(parts, append([]byte("recovery\x00"+ids[i]+"\x00"), keys[i]...))
+	}
+	if m := cons.Settings.RecoveryThreshold; m != 0 {
+		parts = append(parts, []byte(fmt.Sprintf("threshold\x00%d", m)))
 	}
 	for _, p := range cons.Participants {
 		parts = append(parts, []byte("participant\x00"+p.ID))
@@ -311,7 +315,7 @@ func protect(cons *governance.Constitution, epoch uint64, secret []byte) ([]byte
 	for i, k := range raw {
 		keys[i] = recovery.PublicKey(k)
 	}
-	rec, err := recovery.Protect(secret, epoch, keys, recovery.DefaultThreshold(len(keys)), rand.Reader)
+	rec, err := recovery.Protect(secret, epoch, keys, cons.RecoveryThreshold(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}

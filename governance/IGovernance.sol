@@ -20,7 +20,7 @@ interface IGovernance {
     enum ActionKind {
         AddMember, RemoveMember, AddParticipant, RemoveParticipant,
         AddNode, RemoveNode, SetPolicy, AddCode, RemoveCode,
-        AddTEE, RemoveTEE, SetSettings, SetRecoveryKey
+        AddTEE, RemoveTEE, SetSettings, SetRecoveryKey, SetRecoveryThreshold
     }
     enum ProposalState { Open, Passed, Rejected, Expired, Withdrawn, Failed }
     enum ActorKind { None, Member, Participant }
@@ -95,6 +95,8 @@ interface IGovernance {
     event SettingsChanged(uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime);
     /// key is zero when the member's recovery key was removed.
     event RecoveryKeySet(string id, bytes32 key);
+    /// m is 0 when the threshold was set to a majority.
+    event RecoveryThresholdSet(uint16 m);
 
     // ---- proposals (members only; each returns the new proposal id) ---
 
@@ -112,10 +114,16 @@ interface IGovernance {
     function proposeAddTEE(string calldata kind) external returns (uint256);
     function proposeRemoveTEE(string calldata kind) external returns (uint256);
     /// sessionLifetime: seconds a sign-in session may last (0: the default, 24 h).
+    /// The recovery threshold is left as it is (proposeSetRecoveryThreshold sets it).
     function proposeSetSettings(uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime) external returns (uint256);
     /// Sets or replaces the recovery public key of member memberId (a valid
     /// recovery key no other member holds); key zero removes it.
     function proposeSetRecoveryKey(string calldata memberId, bytes32 key) external returns (uint256);
+    /// Sets the recovery threshold: how many of the members' recovery keys
+    /// recover an epoch's ledger secret; 0 means a majority of the members
+    /// with a recovery key. Refused if it is the current value, or more than
+    /// the members with a recovery key (when proposed and when it passes).
+    function proposeSetRecoveryThreshold(uint16 m) external returns (uint256);
 
     // ---- ballots ------------------------------------------------------
 
@@ -136,6 +144,10 @@ interface IGovernance {
     function teeManifest() external view returns (string[] memory);
     function policy() external view returns (PolicyKind kind, uint64 m);
     function settings() external view returns (uint64 proposalLifetime, uint64 epochLength, bool openSending, uint64 sessionLifetime);
+    /// The stored recovery threshold, 0 for a majority of the members with a
+    /// recovery key. In effect it is at most the number of those members
+    /// (it may exceed it after members or their keys were removed).
+    function recoveryThreshold() external view returns (uint16);
     function proposal(uint256 id) external view returns (Proposal memory);
     function openProposals() external view returns (Proposal[] memory);
     function isActor(address account) external view returns (bool);

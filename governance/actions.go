@@ -28,6 +28,7 @@ const (
 	ActRemoveTEE
 	ActSetSettings
 	ActSetRecoveryKey
+	ActSetRecoveryThreshold
 	numActions
 )
 
@@ -35,19 +36,20 @@ const (
 // `cocogeth propose`, the console's coco.propose and coco_proposal spell
 // it) and the IGovernance function that proposes it.
 var actionNames = [numActions]struct{ name, method string }{
-	ActAddMember:         {"add-member", "proposeAddMember"},
-	ActRemoveMember:      {"remove-member", "proposeRemoveMember"},
-	ActAddParticipant:    {"add-participant", "proposeAddParticipant"},
-	ActRemoveParticipant: {"remove-participant", "proposeRemoveParticipant"},
-	ActAddNode:           {"add-node", "proposeAddNode"},
-	ActRemoveNode:        {"remove-node", "proposeRemoveNode"},
-	ActSetPolicy:         {"set-policy", "proposeSetPolicy"},
-	ActAddCode:           {"add-code", "proposeAddCode"},
-	ActRemoveCode:        {"remove-code", "proposeRemoveCode"},
-	ActAddTEE:            {"add-tee", "proposeAddTEE"},
-	ActRemoveTEE:         {"remove-tee", "proposeRemoveTEE"},
-	ActSetSettings:       {"set-settings", "proposeSetSettings"},
-	ActSetRecoveryKey:    {"set-recovery-key", "proposeSetRecoveryKey"},
+	ActAddMember:            {"add-member", "proposeAddMember"},
+	ActRemoveMember:         {"remove-member", "proposeRemoveMember"},
+	ActAddParticipant:       {"add-participant", "proposeAddParticipant"},
+	ActRemoveParticipant:    {"remove-participant", "proposeRemoveParticipant"},
+	ActAddNode:              {"add-node", "proposeAddNode"},
+	ActRemoveNode:           {"remove-node", "proposeRemoveNode"},
+	ActSetPolicy:            {"set-policy", "proposeSetPolicy"},
+	ActAddCode:              {"add-code", "proposeAddCode"},
+	ActRemoveCode:           {"remove-code", "proposeRemoveCode"},
+	ActAddTEE:               {"add-tee", "proposeAddTEE"},
+	ActRemoveTEE:            {"remove-tee", "proposeRemoveTEE"},
+	ActSetSettings:          {"set-settings", "proposeSetSettings"},
+	ActSetRecoveryKey:       {"set-recovery-key", "proposeSetRecoveryKey"},
+	ActSetRecoveryThreshold: {"set-recovery-threshold", "proposeSetRecoveryThreshold"},
 }
 
 // ActionKinds returns every action kind, in the order of their numbers.
@@ -101,7 +103,7 @@ func (k ActionKind) String() string {
 // Action is a change of the constitution that members vote on. The
 // concrete types are AddMember, RemoveMember, AddParticipant,
 // RemoveParticipant, AddNode, RemoveNode, SetPolicy, AddCode, RemoveCode,
-// AddTEE, RemoveTEE, SetSettings and SetRecoveryKey.
+// AddTEE, RemoveTEE, SetSettings, SetRecoveryKey and SetRecoveryThreshold.
 type Action interface {
 	Kind() ActionKind
 	// String describes the action for people ("add member \"D\" …").
@@ -158,8 +160,10 @@ type AddTEE struct{ TEE string }
 // RemoveTEE removes a TEE kind (never the last one).
 type RemoveTEE struct{ TEE string }
 
-// SetSettings replaces the settings. A new proposal lifetime applies to
-// proposals made after the change.
+// SetSettings replaces the settings but the recovery threshold, which it
+// leaves as it is: Settings.RecoveryThreshold is ignored (it is not an
+// argument of proposeSetSettings; SetRecoveryThreshold sets it). A new
+// proposal lifetime applies to proposals made after the change.
 type SetSettings struct{ Settings Settings }
 
 // SetRecoveryKey sets, replaces or (with the zero Key) removes the
@@ -170,19 +174,29 @@ type SetRecoveryKey struct {
 	Key common.Hash
 }
 
-func (AddMember) Kind() ActionKind         { return ActAddMember }
-func (RemoveMember) Kind() ActionKind      { return ActRemoveMember }
-func (AddParticipant) Kind() ActionKind    { return ActAddParticipant }
-func (RemoveParticipant) Kind() ActionKind { return ActRemoveParticipant }
-func (AddNode) Kind() ActionKind           { return ActAddNode }
-func (RemoveNode) Kind() ActionKind        { return ActRemoveNode }
-func (SetPolicy) Kind() ActionKind         { return ActSetPolicy }
-func (AddCode) Kind() ActionKind           { return ActAddCode }
-func (RemoveCode) Kind() ActionKind        { return ActRemoveCode }
-func (AddTEE) Kind() ActionKind            { return ActAddTEE }
-func (RemoveTEE) Kind() ActionKind         { return ActRemoveTEE }
-func (SetSettings) Kind() ActionKind       { return ActSetSettings }
-func (SetRecoveryKey) Kind() ActionKind    { return ActSetRecoveryKey }
+// SetRecoveryThreshold sets the recovery threshold M
+// (Settings.RecoveryThreshold): how many of the members' recovery keys
+// recover an epoch's ledger secret; 0 means a majority of the members
+// that have a recovery key. It is refused when M is the threshold already
+// stored, or more than the members that have a recovery key when it is
+// proposed or when it passes (an unreachable threshold would leave every
+// later epoch unrecoverable).
+type SetRecoveryThreshold struct{ M uint16 }
+
+func (AddMember) Kind() ActionKind            { return ActAddMember }
+func (RemoveMember) Kind() ActionKind         { return ActRemoveMember }
+func (AddParticipant) Kind() ActionKind       { return ActAddParticipant }
+func (RemoveParticipant) Kind() ActionKind    { return ActRemoveParticipant }
+func (AddNode) Kind() ActionKind              { return ActAddNode }
+func (RemoveNode) Kind() ActionKind           { return ActRemoveNode }
+func (SetPolicy) Kind() ActionKind            { return ActSetPolicy }
+func (AddCode) Kind() ActionKind              { return ActAddCode }
+func (RemoveCode) Kind() ActionKind           { return ActRemoveCode }
+func (AddTEE) Kind() ActionKind               { return ActAddTEE }
+func (RemoveTEE) Kind() ActionKind            { return ActRemoveTEE }
+func (SetSettings) Kind() ActionKind          { return ActSetSettings }
+func (SetRecoveryKey) Kind() ActionKind       { return ActSetRecoveryKey }
+func (SetRecoveryThreshold) Kind() ActionKind { return ActSetRecoveryThreshold }
 
 func (a AddMember) String() string {
 	return fmt.Sprintf("add member %q (%d account(s))", a.Member.ID, len(a.Member.Accounts))
@@ -201,12 +215,18 @@ func (a AddCode) String() string     { return fmt.Sprintf("add code identity %s"
 func (a RemoveCode) String() string  { return fmt.Sprintf("remove code identity %s", a.CodeID.Hex()) }
 func (a AddTEE) String() string      { return fmt.Sprintf("add TEE kind %q", a.TEE) }
 func (a RemoveTEE) String() string   { return fmt.Sprintf("remove TEE kind %q", a.TEE) }
-func (a SetSettings) String() string { return fmt.Sprintf("set settings: %s", a.Settings) }
+func (a SetSettings) String() string { return fmt.Sprintf("set settings: %s", a.Settings.BaseString()) }
 func (a SetRecoveryKey) String() string {
 	if a.Key == (common.Hash{}) {
 		return fmt.Sprintf("remove the recovery key of member %q", a.ID)
 	}
 	return fmt.Sprintf("set the recovery key of member %q to %s", a.ID, a.Key.Hex())
+}
+func (a SetRecoveryThreshold) String() string {
+	if a.M == 0 {
+		return "set the recovery threshold to a majority of the members' recovery keys"
+	}
+	return fmt.Sprintf("set the recovery threshold to %s of the members' recovery keys", RecoveryThresholdString(a.M))
 }
 
 // ABI arguments, in the order of the propose functions of IGovernance.sol.
@@ -231,7 +251,8 @@ func (a RemoveTEE) abiArgs() []any  { return []any{a.TEE} }
 func (a SetSettings) abiArgs() []any {
 	return []any{a.Settings.ProposalLifetime, a.Settings.EpochLength, a.Settings.OpenSending, a.Settings.SessionLifetime}
 }
-func (a SetRecoveryKey) abiArgs() []any { return []any{a.ID, [32]byte(a.Key)} }
+func (a SetRecoveryKey) abiArgs() []any       { return []any{a.ID, [32]byte(a.Key)} }
+func (a SetRecoveryThreshold) abiArgs() []any { return []any{a.M} }
 
 // ActionJSON is the JSON form of an action, as coco_proposal shows it:
 // the kind's Name and the arguments,
@@ -240,8 +261,10 @@ func (a SetRecoveryKey) abiArgs() []any { return []any{a.ID, [32]byte(a.Key)} }
 //
 // The arguments of AddMember, AddParticipant and AddNode are the member,
 // participant or node, those of SetPolicy and SetSettings the policy or
-// settings, those of SetRecoveryKey {"id": …, "recoveryKey": …} (zero to
-// remove it), and those of the others {"id": …} (removals of actors and
+// settings (those of SetSettings without the recovery threshold, which it
+// does not set), those of SetRecoveryKey {"id": …, "recoveryKey": …} (zero
+// to remove it), those of SetRecoveryThreshold {"recoveryThreshold": M}
+// (0: a majority), and those of the others {"id": …} (removals of actors and
 // nodes), {"codeId": …} (code identities) or {"kind": …} (TEE kinds).
 type ActionJSON struct {
 	Action string `json:"action"`
@@ -268,6 +291,17 @@ type (
 		ID          string      `json:"id"`
 		RecoveryKey common.Hash `json:"recoveryKey"`
 	}
+	// settingsJSON is Settings without the recovery threshold, the
+	// arguments of set-settings.
+	settingsJSON struct {
+		ProposalLifetime uint64 `json:"proposalLifetime"`
+		EpochLength      uint64 `json:"epochLength"`
+		OpenSending      bool   `json:"openSending"`
+		SessionLifetime  uint64 `json:"sessionLifetime"`
+	}
+	recoveryThresholdJSON struct {
+		RecoveryThreshold uint16 `json:"recoveryThreshold"`
+	}
 )
 
 func (a AddMember) jsonArgs() any         { return a.Member }
@@ -281,8 +315,12 @@ func (a AddCode) jsonArgs() any           { return codeJSON{a.CodeID} }
 func (a RemoveCode) jsonArgs() any        { return codeJSON{a.CodeID} }
 func (a AddTEE) jsonArgs() any            { return teeJSON{a.TEE} }
 func (a RemoveTEE) jsonArgs() any         { return teeJSON{a.TEE} }
-func (a SetSettings) jsonArgs() any       { return a.Settings }
-func (a SetRecoveryKey) jsonArgs() any    { return recoveryKeyJSON{a.ID, a.Key} }
+func (a SetSettings) jsonArgs() any {
+	st := a.Settings
+	return settingsJSON{st.ProposalLifetime, st.EpochLength, st.OpenSending, st.SessionLifetime}
+}
+func (a SetRecoveryKey) jsonArgs() any       { return recoveryKeyJSON{a.ID, a.Key} }
+func (a SetRecoveryThreshold) jsonArgs() any { return recoveryThresholdJSON{a.M} }
 
 func nonNilAccounts(a []common.Address) []common.Address {
 	if a == nil {
@@ -328,6 +366,8 @@ func actionFromABI(kind ActionKind, args []any) (a Action, err error) {
 		return SetSettings{Settings{ProposalLifetime: args[0].(uint64), EpochLength: args[1].(uint64), OpenSending: args[2].(bool), SessionLifetime: args[3].(uint64)}}, nil
 	case ActSetRecoveryKey:
 		return SetRecoveryKey{ID: args[0].(string), Key: common.Hash(args[1].([32]byte))}, nil
+	case ActSetRecoveryThreshold:
+		return SetRecoveryThreshold{M: args[0].(uint16)}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %d", kind)
 }
@@ -420,6 +460,10 @@ func decodeAction(t taggedRLP) (Action, error) {
 		return a, err
 	case ActSetRecoveryKey:
 		var a SetRecoveryKey
+		err = rlp.DecodeBytes(t.Data, &a)
+		return a, err
+	case ActSetRecoveryThreshold:
+		var a SetRecoveryThreshold
 		err = rlp.DecodeBytes(t.Data, &a)
 		return a, err
 	}
@@ -519,7 +563,10 @@ func (a RemoveCode) normalise() (Action, error) { return a, nil }
 func (a AddTEE) normalise() (Action, error)    { return a, checkTEE(a.TEE) }
 func (a RemoveTEE) normalise() (Action, error) { return a, checkTEE(a.TEE) }
 
-func (a SetSettings) normalise() (Action, error) { return a, a.Settings.check() }
+func (a SetSettings) normalise() (Action, error) {
+	a.Settings = a.Settings.voted()
+	return a, a.Settings.check()
+}
 
 func (a SetRecoveryKey) normalise() (Action, error) {
 	if err := checkID("member", a.ID); err != nil {
@@ -530,6 +577,10 @@ func (a SetRecoveryKey) normalise() (Action, error) {
 	}
 	return a, nil
 }
+
+// normalise: any threshold may be stored (0 is a majority); whether it
+// can be reached depends on the constitution (check).
+func (a SetRecoveryThreshold) normalise() (Action, error) { return a, nil }
 
 // ---- check: against the constitution as it stands ---------------------
 
@@ -736,8 +787,8 @@ func (a RemoveTEE) check(s *store) error {
 }
 
 func (a SetSettings) check(s *store) error {
-	if s.settings() == a.Settings {
-		return fmt.Errorf("settings are already %s", a.Settings)
+	if s.settings().voted() == a.Settings.voted() {
+		return fmt.Errorf("settings are already %s", a.Settings.BaseString())
 	}
 	return nil
 }
@@ -760,6 +811,20 @@ func (a SetRecoveryKey) check(s *store) error {
 		return fmt.Errorf("member %q already has recovery key %s", a.ID, a.Key.Hex())
 	}
 	return checkRecoveryKeyFree(s, a.ID, a.Key[:])
+}
+
+func (a SetRecoveryThreshold) check(s *store) error {
+	if cur := s.settings().RecoveryThreshold; cur == a.M {
+		return fmt.Errorf("recovery threshold is already %s", RecoveryThresholdString(cur))
+	}
+	n, err := s.recoveryKeyCount()
+	if err != nil {
+		return err
+	}
+	if uint64(a.M) > n {
+		return fmt.Errorf("recovery threshold %d cannot be reached: only %d member(s) have a recovery key", a.M, n)
+	}
+	return nil
 }
 
 // ---- apply -------------------------------------------------------------
@@ -897,8 +962,10 @@ func (a RemoveTEE) apply(s *store) ([]effect, error) {
 }
 
 func (a SetSettings) apply(s *store) ([]effect, error) {
-	s.set(slotSettings, settingsWord(a.Settings))
-	return []effect{settingsChanged{a.Settings}}, nil
+	st := a.Settings
+	st.RecoveryThreshold = s.settings().RecoveryThreshold
+	s.set(slotSettings, settingsWord(st))
+	return []effect{settingsChanged{st}}, nil
 }
 
 func (a SetRecoveryKey) apply(s *store) ([]effect, error) {
@@ -924,4 +991,11 @@ func (a SetRecoveryKey) apply(s *store) ([]effect, error) {
 	}
 	s.setBlob(actorSlot(key), b)
 	return []effect{recoveryKeySet{id: a.ID, key: a.Key}}, nil
+}
+
+func (a SetRecoveryThreshold) apply(s *store) ([]effect, error) {
+	st := s.settings()
+	st.RecoveryThreshold = a.M
+	s.set(slotSettings, settingsWord(st))
+	return []effect{recoveryThresholdSet{a.M}}, nil
 }

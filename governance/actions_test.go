@@ -57,11 +57,15 @@ func TestActionVocabulary(t *testing.T) {
 			RemoveTEE{TEESimulation},
 			`{"action":"remove-tee","args":{"kind":"simulation"}}`},
 		{ActSetSettings, "set-settings", "proposeSetSettings",
-			SetSettings{Settings{ProposalLifetime: 5, EpochLength: 6, OpenSending: true, SessionLifetime: 7200}},
+			// The recovery threshold is not an argument of set-settings.
+			SetSettings{Settings{ProposalLifetime: 5, EpochLength: 6, OpenSending: true, SessionLifetime: 7200, RecoveryThreshold: 2}},
 			`{"action":"set-settings","args":{"proposalLifetime":5,"epochLength":6,"openSending":true,"sessionLifetime":7200}}`},
 		{ActSetRecoveryKey, "set-recovery-key", "proposeSetRecoveryKey",
 			SetRecoveryKey{ID: "B", Key: code1},
 			`{"action":"set-recovery-key","args":{"id":"B","recoveryKey":` + codeJSON + `}}`},
+		{ActSetRecoveryThreshold, "set-recovery-threshold", "proposeSetRecoveryThreshold",
+			SetRecoveryThreshold{M: 2},
+			`{"action":"set-recovery-threshold","args":{"recoveryThreshold":2}}`},
 	}
 	kinds := ActionKinds()
 	if len(cases) != len(kinds) || len(kinds) != int(numActions) {
@@ -106,7 +110,7 @@ func TestParseActionNameErrors(t *testing.T) {
 		}
 	}
 	_, err := ParseActionName("add-members")
-	want := `unknown action "add-members" (want one of add-member, remove-member, add-participant, remove-participant, add-node, remove-node, set-policy, add-code, remove-code, add-tee, remove-tee, set-settings, set-recovery-key)`
+	want := `unknown action "add-members" (want one of add-member, remove-member, add-participant, remove-participant, add-node, remove-node, set-policy, add-code, remove-code, add-tee, remove-tee, set-settings, set-recovery-key, set-recovery-threshold)`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
 	}

@@ -282,6 +282,11 @@ func handlers() map[string]handler {
 		st := s.settings()
 		return []any{st.ProposalLifetime, st.EpochLength, st.OpenSending, st.SessionLifetime}, nil
 	}}
+	// The stored threshold (0: a majority), as settings() shows the stored
+	// session lifetime; Constitution.RecoveryThreshold is the one in effect.
+	h["recoveryThreshold"] = handler{run: func(s *session, _ common.Address, _ []any) ([]any, error) {
+		return []any{s.settings().RecoveryThreshold}, nil
+	}}
 	h["proposal"] = handler{run: func(s *session, _ common.Address, args []any) ([]any, error) {
 		id, ok := proposalID(args[0])
 		if !ok {

@@ -127,6 +127,7 @@ func allActions() []Action {
 		RemoveTEE{TEESimulation},
 		SetSettings{Settings{ProposalLifetime: 5, EpochLength: 6, OpenSending: true}},
 		SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub("D"))},
+		SetRecoveryThreshold{M: 2},
 	}
 }
 

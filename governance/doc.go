@@ -43,6 +43,17 @@
 // or (with the zero key) removes it; zero on input means none.
 // Constitution.RecoveryKeys lists the members' keys ordered by member id.
 //
+// The recovery threshold M (a setting, uint16) is how many of those keys
+// recover an epoch's ledger secret; 0, the default, means a majority of
+// the members with a recovery key. It is given in the genesis
+// (settings.recoveryThreshold, at most the number of members with a
+// recovery key) and changed only by a set-recovery-threshold proposal,
+// refused when M is the value already stored or exceeds the members with a
+// recovery key at the moment it is proposed or passes; set-settings leaves
+// it as it is. Members or keys removed later may leave the stored M above
+// their number: Constitution.RecoveryThreshold, the M in effect, is then
+// that number (and n/2+1 for 0, 0 when no member has a key).
+//
 // Validating nodes have an id (the Raft server id), an owner (a member or a
 // participant — the whitepaper lets both run VNs), a raft address host:port,
 // a secp256k1 public key (stored as 65 uncompressed bytes) and a code
@@ -53,7 +64,8 @@
 // (possible only at genesis, for development) accepts any code, so its last
 // entry cannot be removed. The TEE manifest is a non-empty set of "sgx" and
 // "simulation". Settings: proposal lifetime in blocks (1..2^40), epoch
-// length in blocks (≥ 1), open sending (any account may transact).
+// length in blocks (≥ 1), open sending (any account may transact), the
+// longest sign-in session, the recovery threshold (above).
 //
 // Voting policy among the n current members: unanimous (n approvals),
 // m-of-n (M approvals, 1 ≤ M ≤ n), one-of-n (1 approval), majority
@@ -99,7 +111,10 @@
 //
 // Fixed slots: 0 version (uint64, 0 = no constitution), 1 policy (byte 31
 // kind+1, bytes 16..23 M), 2 settings (bytes 0..7 lifetime, 8..15 epoch
-// length, byte 31 open sending), 3 next proposal id.
+// length, 16..23 session lifetime in seconds, 24..25 recovery threshold
+// (uint16, 0 = majority; zero in constitutions written before it existed,
+// which thus keep the majority), 26..30 zero, byte 31 open sending), 3
+// next proposal id.
 //
 // Sets (enumerable, O(1) membership): slot 0x10 members, 0x11
 // participants, 0x12 nodes, 0x13 code manifest, 0x14 TEE manifest
@@ -141,6 +156,6 @@
 // approval), ProposalResolved (once per proposal: passed, rejected,
 // expired, withdrawn or failed, with a reason); for each change, the
 // change's own events (MemberAdded, NodeRemoved, RecoveryKeySet(id, key)
-// with key zero for a removal, …) then ConstitutionChanged(version,
-// proposalId).
+// with key zero for a removal, RecoveryThresholdSet(m) with m zero for a
+// majority, …) then ConstitutionChanged(version, proposalId).
 package governance

@@ -34,6 +34,7 @@ type (
 		id  string
 		key common.Hash // zero: removed
 	}
+	recoveryThresholdSet struct{ m uint16 } // 0: a majority
 )
 
 func (e memberAdded) event() (string, []any)   { return "MemberAdded", []any{e.member.ID} }
@@ -64,4 +65,7 @@ func (e settingsChanged) event() (string, []any) {
 }
 func (e recoveryKeySet) event() (string, []any) {
 	return "RecoveryKeySet", []any{e.id, [32]byte(e.key)}
+}
+func (e recoveryThresholdSet) event() (string, []any) {
+	return "RecoveryThresholdSet", []any{e.m}
 }

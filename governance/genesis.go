@@ -31,11 +31,14 @@ var StubCode = []byte{0x60, 0x00, 0x60, 0x00, 0xfd}
 //	  "codeManifest": ["0x…"],
 //	  "teeManifest": ["sgx"],
 //	  "policy": {"kind": "m-of-n", "m": 2},
-//	  "settings": {"proposalLifetime": 1000, "epochLength": 100000, "openSending": false}
+//	  "settings": {"proposalLifetime": 1000, "epochLength": 100000, "openSending": false, "recoveryThreshold": 2}
 //	}
 //
 // Settings left at zero take DefaultProposalLifetime and
-// DefaultEpochLength; the policy is required. A member's recoveryKey is
+// DefaultEpochLength; the policy is required. recoveryThreshold is how
+// many of the members' recovery keys recover an epoch's ledger secret
+// (omitted or 0: a majority of the members with a recovery key); it may
+// not exceed the number of members that give one. A member's recoveryKey is
 // optional (omitted or zero: none); when given it must be a valid recovery
 // public key of 32 bytes (`cocogeth recovery keygen` prints one), and no
 // two members may give the same.
@@ -123,6 +126,9 @@ func (g *Genesis) Constitution() (*Constitution, error) {
 			recoveryKeys[string(nm.RecoveryKey)] = fmt.Sprintf("members[%d] (%q)", i, nm.ID)
 		}
 		c.Members = append(c.Members, nm)
+	}
+	if m := c.Settings.RecoveryThreshold; int(m) > len(recoveryKeys) {
+		return fail("settings: recovery threshold %d cannot be reached: only %d member(s) have a recovery key", m, len(recoveryKeys))
 	}
 	for i, p := range g.Participants {
 		np, err := normaliseParticipant(p)

@@ -108,6 +108,8 @@ func TestGenesisValidate(t *testing.T) {
 		{func(g *Genesis) { g.Members[1].RecoveryKey = identityKey }, `members[1]: member "B": invalid recovery key`},
 		{func(g *Genesis) { g.Members[1].RecoveryKey = nonCanonicalKey }, `members[1]: member "B": invalid recovery key`},
 		{func(g *Genesis) { g.Members[2].RecoveryKey = recoveryPub("A") }, `members[2] ("C"): recovery key 0x` + hex.EncodeToString(recoveryPub("A")) + ` is already used by members[0] ("A")`},
+		{func(g *Genesis) { g.Settings.RecoveryThreshold = 4 }, "settings: recovery threshold 4 cannot be reached: only 3 member(s) have a recovery key"},
+		{func(g *Genesis) { g.Members[1].RecoveryKey = nil; g.Settings.RecoveryThreshold = 3 }, "settings: recovery threshold 3 cannot be reached: only 2 member(s) have a recovery key"},
 	}
 	for _, tc := range cases {
 		g := testGenesis(Policy{Kind: Majority})
@@ -223,12 +225,14 @@ func TestStorageIsCompact(t *testing.T) {
 	mustPropose(t, st, "A", 1, SetRecoveryKey{ID: "C"})
 	mustPropose(t, st, "A", 1, SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub("B"))})
 	mustPropose(t, st, "A", 1, SetRecoveryKey{ID: "C", Key: common.Hash(recoveryPub("C"))})
+	mustPropose(t, st, "A", 1, SetRecoveryThreshold{M: 3})
+	mustPropose(t, st, "A", 1, SetRecoveryThreshold{M: 0})
 	if c := mustLoad(t, st); !reflect.DeepEqual(c.Members, mustLoad(t, gen).Members) || nodeIDs(c) != "vn1,vn2,vn3" {
 		t.Fatalf("constitution %s", c)
 	}
 	allowed := map[common.Hash]bool{slotVersion: true, slotNextProposal: true}
 	for i := uint64(0); i < 64; i++ {
-		for id := uint64(1); id <= 11; id++ {
+		for id := uint64(1); id <= 13; id++ {
 			allowed[offset(proposalSlot(id), i)] = true
 		}
 	}

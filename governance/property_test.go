@@ -56,7 +56,7 @@ func TestPropertyQuorum(t *testing.T) {
 		}
 	}
 	t.Logf("outcomes: %v", stats)
-	for _, k := range []string{"passed", "rejected", "expired", "withdrawn", "refused", "failed"} {
+	for _, k := range []string{"passed", "rejected", "expired", "withdrawn", "refused", "failed", "RecoveryThresholdSet"} {
 		if stats[k] == 0 {
 			t.Errorf("no %s outcome in the random runs: the generator is too narrow", k)
 		}
@@ -126,6 +126,9 @@ func randomAction(r *rand.Rand) Action {
 		return SetRecoveryKey{ID: pick(propIDs), Key: key}
 	case ActSetSettings:
 		return SetSettings{Settings{ProposalLifetime: uint64(10 + r.IntN(40)), EpochLength: uint64(1 + r.IntN(3)), OpenSending: r.IntN(2) == 0}}
+	case ActSetRecoveryThreshold:
+		// 0 (majority) to one more than the members that may hold keys.
+		return SetRecoveryThreshold{M: uint16(r.IntN(len(propIDs)))}
 	}
 	panic("randomAction: an action kind is missing")
 }
@@ -200,6 +203,7 @@ func checkCall(t *testing.T, st *state.StateDB, desc string, before, after *Cons
 		members[m.ID] = true
 	}
 	pol := before.Policy
+	threshold := before.Settings.RecoveryThreshold
 	version := before.Version
 	passed := map[uint64]bool{}
 	for _, l := range logs {
@@ -244,6 +248,9 @@ func checkCall(t *testing.T, st *state.StateDB, desc string, before, after *Cons
 			delete(members, vals["id"].(string))
 		case "PolicyChanged":
 			pol = Policy{Kind: PolicyKind(vals["kind"].(uint8)), M: vals["m"].(uint64)}
+		case "RecoveryThresholdSet":
+			threshold = vals["m"].(uint16)
+			stats[ev.Name]++
 		case "ConstitutionChanged":
 			v := new(big.Int).SetBytes(l.Topics[1][:]).Uint64()
 			id := new(big.Int).SetBytes(l.Topics[2][:]).Uint64()
@@ -271,6 +278,10 @@ func checkCall(t *testing.T, st *state.StateDB, desc string, before, after *Cons
 	if !slices.Equal(ids, got) || pol != after.Policy {
 		t.Fatalf("%s: replayed members %v policy %s, state has %v %s", desc, ids, pol, got, after.Policy)
 	}
+	// Only set-recovery-threshold changes the threshold (not set-settings).
+	if after.Settings.RecoveryThreshold != threshold {
+		t.Fatalf("%s: recovery threshold %d, events say %d", desc, after.Settings.RecoveryThreshold, threshold)
+	}
 }
 
 func checkWellFormed(t *testing.T, st *state.StateDB, desc string, c *Constitution) {
@@ -294,6 +305,13 @@ func checkWellFormed(t *testing.T, st *state.StateDB, desc string, c *Constituti
 		if st.GetState(Address, recoveryKeySlot(m.RecoveryKey)) != actorKey(m.ID) {
 			t.Fatalf("%s: recovery key index does not point at member %s", desc, m.ID)
 		}
+	}
+	// The threshold in effect is reachable: 1..n with n keys, 0 without.
+	if n, m := len(holders), c.RecoveryThreshold(); (n == 0 && m != 0) || (n > 0 && (m < 1 || m > n)) {
+		t.Fatalf("%s: recovery threshold in effect %d with %d key(s) (stored %d)", desc, m, n, c.Settings.RecoveryThreshold)
+	}
+	if ReadSettings(st) != c.Settings {
+		t.Fatalf("%s: ReadSettings %+v, Load %+v", desc, ReadSettings(st), c.Settings)
 	}
 	// Keys no member holds are not indexed.
 	for _, id := range propIDs {

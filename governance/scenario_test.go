@@ -165,6 +165,11 @@ func TestActions(t *testing.T) {
 				t.Fatalf("member C = %+v", *m)
 			}
 		}, `RecoveryKeySet("C", 0x0000000000000000000000000000000000000000000000000000000000000000)`},
+		{"set recovery threshold", SetRecoveryThreshold{M: 3}, func(t *testing.T, c *Constitution) {
+			if c.Settings.RecoveryThreshold != 3 || c.RecoveryThreshold() != 3 || c.Settings.ProposalLifetime != 100 {
+				t.Fatalf("settings %+v, in effect %d", c.Settings, c.RecoveryThreshold())
+			}
+		}, "RecoveryThresholdSet(3)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,6 +272,9 @@ func TestRefusedProposals(t *testing.T) {
 		{SetRecoveryKey{ID: "", Key: common.Hash(recoveryPub("D"))}, "member id is empty"},
 		{SetRecoveryKey{ID: "A", Key: common.Hash(recoveryPub("B"))}, `recovery key 0x` + hex.EncodeToString(recoveryPub("B")) + ` is already used by member "B"`},
 		{SetRecoveryKey{ID: "A", Key: common.Hash(recoveryPub("A"))}, `member "A" already has recovery key`},
+		{SetRecoveryThreshold{M: 0}, "recovery threshold is already majority"},
+		{SetRecoveryThreshold{M: 4}, "recovery threshold 4 cannot be reached: only 3 member(s) have a recovery key"},
+		{SetRecoveryThreshold{M: 65535}, "recovery threshold 65535 cannot be reached"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.action.String(), func(t *testing.T) {

@@ -80,6 +80,24 @@ func (s *store) node(key common.Hash) (*Node, error) {
 
 func (s *store) memberCount() uint64 { return s.setLen(setMembers) }
 
+// recoveryKeyCount is the number of members that have a recovery key.
+func (s *store) recoveryKeyCount() (uint64, error) {
+	var n uint64
+	for _, k := range s.setList(setMembers) {
+		r, err := s.actor(k)
+		if err != nil {
+			return 0, err
+		}
+		if r == nil {
+			return 0, fmt.Errorf("governance: corrupt state: actor %x listed without record", k)
+		}
+		if len(r.RecoveryKey) > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (s *store) actors(set common.Hash) ([]*actorRecord, error) {
 	keys := s.setList(set)
 	out := make([]*actorRecord, 0, len(keys))
@@ -229,7 +247,8 @@ func NodeByKey(state vm.StateDB, pub []byte) (*Node, error) {
 	return s.node(key)
 }
 
-// ReadSettings returns the settings (one slot).
+// ReadSettings returns the settings (one slot), the stored recovery
+// threshold included; Constitution.RecoveryThreshold is the one in effect.
 func ReadSettings(state vm.StateDB) Settings { return reader(state).settings() }
 
 // ReadPolicy returns the voting policy (one slot).

@@ -17,7 +17,7 @@ var Address = common.HexToAddress("0x000000000000000000000000000000000000C0C0")
 var (
 	slotVersion      = slot(0x00) // uint64: constitution version, 0 = not installed
 	slotPolicy       = slot(0x01) // [31] kind+1, [16:24] M
-	slotSettings     = slot(0x02) // [0:8] lifetime, [8:16] epoch length, [16:24] session lifetime, [31] open sending
+	slotSettings     = slot(0x02) // [0:8] lifetime, [8:16] epoch length, [16:24] session lifetime, [24:26] recovery threshold, [31] open sending
 	slotNextProposal = slot(0x03) // uint64: id of the next proposal (first is 1)
 
 	setMembers      = slot(0x10) // set of actor keys
@@ -259,6 +259,7 @@ func settingsWord(st Settings) common.Hash {
 	binary.BigEndian.PutUint64(w[0:8], st.ProposalLifetime)
 	binary.BigEndian.PutUint64(w[8:16], st.EpochLength)
 	binary.BigEndian.PutUint64(w[16:24], st.SessionLifetime)
+	binary.BigEndian.PutUint16(w[24:26], st.RecoveryThreshold)
 	if st.OpenSending {
 		w[31] = 1
 	}
@@ -267,9 +268,10 @@ func settingsWord(st Settings) common.Hash {
 
 func settingsFrom(w common.Hash) Settings {
 	return Settings{
-		ProposalLifetime: binary.BigEndian.Uint64(w[0:8]),
-		EpochLength:      binary.BigEndian.Uint64(w[8:16]),
-		SessionLifetime:  binary.BigEndian.Uint64(w[16:24]),
-		OpenSending:      w[31] == 1,
+		ProposalLifetime:  binary.BigEndian.Uint64(w[0:8]),
+		EpochLength:       binary.BigEndian.Uint64(w[8:16]),
+		SessionLifetime:   binary.BigEndian.Uint64(w[16:24]),
+		RecoveryThreshold: binary.BigEndian.Uint16(w[24:26]),
+		OpenSending:       w[31] == 1,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cocogeth/cocogeth/recovery"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 )
@@ -187,6 +188,14 @@ type Settings struct {
 	// SessionLifetime is the longest sign-in session (coco_login) in
 	// seconds; 0 means DefaultSessionLifetime.
 	SessionLifetime uint64 `json:"sessionLifetime"`
+	// RecoveryThreshold is M, the number of members' recovery keys that
+	// recover an epoch's ledger secret; 0 means a majority of the members
+	// that have a recovery key. Constitution.RecoveryThreshold is the M in
+	// effect. It is set in the genesis and by set-recovery-threshold
+	// (SetRecoveryThreshold); set-settings leaves it as it is, and
+	// SetSettings ignores this field (it is not part of its ABI, RLP or
+	// JSON arguments).
+	RecoveryThreshold uint16 `json:"recoveryThreshold" rlp:"-"`
 }
 
 // Bounds of Settings.SessionLifetime, in seconds.
@@ -203,12 +212,38 @@ func (s Settings) Session() time.Duration {
 	return time.Duration(s.SessionLifetime) * time.Second
 }
 
+// String describes every setting, the recovery threshold last.
 func (s Settings) String() string {
+	return s.BaseString() + ", recovery threshold " + RecoveryThresholdString(s.RecoveryThreshold)
+}
+
+// BaseString describes the settings that set-settings changes: all of
+// them but the recovery threshold.
+func (s Settings) BaseString() string {
 	open := "off"
 	if s.OpenSending {
 		open = "on"
 	}
 	return fmt.Sprintf("proposal lifetime %d blocks, epoch %d blocks, open sending %s, sessions up to %v", s.ProposalLifetime, s.EpochLength, open, s.Session())
+}
+
+// RecoveryThresholdString describes a stored recovery threshold: "2 keys",
+// or "majority" for 0.
+func RecoveryThresholdString(m uint16) string {
+	switch m {
+	case 0:
+		return "majority"
+	case 1:
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", m)
+}
+
+// voted is the settings without the recovery threshold, the part that
+// set-settings sets.
+func (s Settings) voted() Settings {
+	s.RecoveryThreshold = 0
+	return s
 }
 
 func (s Settings) check() error {
@@ -297,6 +332,36 @@ func (c *Constitution) RecoveryKeys() (ids []string, keys [][]byte) {
 		keys[i] = bytes.Clone(m.RecoveryKey)
 	}
 	return ids, keys
+}
+
+// RecoveryThreshold returns the M in effect for the current recovery keys
+// (those RecoveryKeys returns, n of them): how many of them recover an
+// epoch's ledger secret. It is Settings.RecoveryThreshold when that is
+// 1..n, a majority n/2+1 when it is 0, and n when it exceeds n (members or
+// their keys were removed after it was set); 0 when no member has a
+// recovery key.
+func (c *Constitution) RecoveryThreshold() int {
+	n := 0
+	for i := range c.Members {
+		if len(c.Members[i].RecoveryKey) > 0 {
+			n++
+		}
+	}
+	return effectiveRecoveryThreshold(c.Settings.RecoveryThreshold, n)
+}
+
+// effectiveRecoveryThreshold is the threshold in effect for stored value m
+// and n recovery keys (see Constitution.RecoveryThreshold).
+func effectiveRecoveryThreshold(m uint16, n int) int {
+	switch {
+	case n <= 0:
+		return 0
+	case m == 0:
+		return recovery.DefaultThreshold(n)
+	case int(m) > n:
+		return n
+	}
+	return int(m)
 }
 
 // Node returns the node with the given id.

@@ -122,6 +122,7 @@ var raft = web3.raft;
 		if ((kind === 'add-member' || kind === 'add-participant') && typeof args[1] === 'string') {
 			args[1] = args[1].split(',');
 		}
+		if (kind === 'set-recovery-threshold' && args[0] === 'majority') { args[0] = 0; }
 		if (kind === 'add-member' && args.length < 4) { args.push('0x'); }
 		if (kind === 'add-node' && args.length < 5) { args.push(zero32); }
 		if (args.length !== m[1]) {

@@ -143,13 +143,21 @@ func TestConsolePreload(t *testing.T) {
 	if got := evaluate(c, out, `coco.propose('add-tea', 'sgx')`); !strings.Contains(got, "unknown action add-tea") {
 		t.Errorf("unknown action: %s", got)
 	}
-	if len(eth.txs) != 3 {
+	if got := evaluate(c, out, `coco.propose('set-recovery-threshold', 'majority', {from: '`+b+`'})`); got != "9" {
+		t.Fatalf("coco.propose set-recovery-threshold majority returned %s", got)
+	}
+	if got := evaluate(c, out, `coco.propose('set-recovery-threshold', 2, {from: '`+b+`'})`); got != "9" {
+		t.Fatalf("coco.propose set-recovery-threshold 2 returned %s", got)
+	}
+	if len(eth.txs) != 5 {
 		t.Fatalf("%d transactions sent: %v", len(eth.txs), eth.txs)
 	}
 	policy, _ := governance.ABI().Pack("proposeSetPolicy", uint8(governance.Majority), uint64(0))
 	member, _ := governance.ABI().Pack("proposeAddMember", "E", []common.Address{common.HexToAddress("0x1111111111111111111111111111111111111111")}, []byte{5}, []byte{})
 	vote, _ := governance.ABI().Pack("vote", big.NewInt(9), true)
-	for i, want := range [][]byte{policy, member, vote} {
+	majority, _ := governance.ABI().Pack("proposeSetRecoveryThreshold", uint16(0))
+	two, _ := governance.ABI().Pack("proposeSetRecoveryThreshold", uint16(2))
+	for i, want := range [][]byte{policy, member, vote, majority, two} {
 		tx := eth.txs[i]
 		if !strings.EqualFold(tx["from"].(string), b) || !strings.EqualFold(tx["to"].(string), governance.Address.Hex()) {
 			t.Errorf("tx %d: from %v to %v", i, tx["from"], tx["to"])

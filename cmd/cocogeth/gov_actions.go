@@ -142,13 +142,22 @@ var proposeActions = []proposeAction{
 		key, err := parseRecoveryKey("KEY", a[1])
 		return []any{a[0], key}, err
 	}},
+	{governance.ActSetRecoveryThreshold, "M|majority", 1, 1, func(a []string) ([]any, error) {
+		m, err := parseRecoveryThreshold(a[0])
+		return []any{m}, err
+	}},
 }
 
-// actionUsage lists the actions and their arguments, one per line.
+// actionUsage lists the actions and their arguments, one per line, the
+// arguments aligned after the longest name.
 func actionUsage() string {
+	width := 0
+	for _, a := range proposeActions {
+		width = max(width, len(a.kind.Name()))
+	}
 	var b strings.Builder
 	for _, a := range proposeActions {
-		fmt.Fprintf(&b, "   %-19s %s\n", a.kind.Name(), a.usage)
+		fmt.Fprintf(&b, "   %-*s  %s\n", width, a.kind.Name(), a.usage)
 	}
 	return b.String()
 }
@@ -278,6 +287,20 @@ func parseRecoveryKey(what, s string) ([32]byte, error) {
 		return [32]byte{}, fmt.Errorf("invalid %s %s: %v", what, s, err)
 	}
 	return key, nil
+}
+
+// parseRecoveryThreshold reads the recovery threshold M of
+// set-recovery-threshold: a number of recovery keys, 1..65535, or 0 or
+// "majority" for a majority of the members with a recovery key (0).
+func parseRecoveryThreshold(s string) (uint16, error) {
+	if strings.EqualFold(s, "majority") {
+		return 0, nil
+	}
+	m, err := strconv.ParseUint(s, 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("invalid M %q: want a number of recovery keys (1..65535), or majority (or 0) for a majority of the members with a recovery key", s)
+	}
+	return uint16(m), nil
 }
 
 func parseTEE(s string) (string, error) {

@@ -66,6 +66,11 @@ func TestEncodeProposal(t *testing.T) {
 			governance.SetRecoveryKey{ID: "B", Key: common.Hash(recoveryPub)}},
 		{[]string{"set-recovery-key", "B", "none"}, governance.SetRecoveryKey{ID: "B"}},
 		{[]string{"set-recovery-key", "B", "0x" + strings.Repeat("00", 32)}, governance.SetRecoveryKey{ID: "B"}},
+		{[]string{"set-recovery-threshold", "2"}, governance.SetRecoveryThreshold{M: 2}},
+		{[]string{"set-recovery-threshold", "65535"}, governance.SetRecoveryThreshold{M: 65535}},
+		{[]string{"set-recovery-threshold", "0"}, governance.SetRecoveryThreshold{}},
+		{[]string{"set-recovery-threshold", "majority"}, governance.SetRecoveryThreshold{}},
+		{[]string{"Set-Recovery-Threshold", "MAJORITY"}, governance.SetRecoveryThreshold{}},
 	}
 	seen := map[governance.ActionKind]bool{}
 	for _, c := range cases {
@@ -118,7 +123,9 @@ func TestActionUsage(t *testing.T) {
 			t.Errorf("usage line %d %q, want action %s", i, lines[i], k.Name())
 		}
 	}
-	if !strings.Contains(actionUsage(), "   add-member          ID ACCOUNT[,ACCOUNT…] PUBKEY [RECOVERYKEY]\n") {
+	// The arguments start in one column, two spaces after the longest name.
+	if !strings.Contains(actionUsage(), "   add-member              ID ACCOUNT[,ACCOUNT…] PUBKEY [RECOVERYKEY]\n") ||
+		!strings.Contains(actionUsage(), "   set-recovery-threshold  M|majority\n") {
 		t.Errorf("usage:\n%s", actionUsage())
 	}
 }
@@ -155,6 +162,12 @@ func TestEncodeProposalErrors(t *testing.T) {
 		{[]string{"set-recovery-key", "B"}, "set-recovery-key takes ID KEY|none (got 1 argument(s))"},
 		{[]string{"set-recovery-key", "B", "0x0102"}, `invalid KEY "0x0102": want a recovery public key of 32 bytes`},
 		{[]string{"set-recovery-key", "B", "0x01" + strings.Repeat("00", 31)}, "invalid KEY 0x01" + strings.Repeat("00", 31) + ": recovery: invalid key"},
+		{[]string{"set-recovery-threshold"}, "set-recovery-threshold takes M|majority (got 0 argument(s))"},
+		{[]string{"set-recovery-threshold", "2", "3"}, "set-recovery-threshold takes M|majority (got 2 argument(s))"},
+		{[]string{"set-recovery-threshold", "65536"}, `set-recovery-threshold: invalid M "65536": want a number of recovery keys (1..65535), or majority`},
+		{[]string{"set-recovery-threshold", "-1"}, `invalid M "-1"`},
+		{[]string{"set-recovery-threshold", "most"}, `invalid M "most"`},
+		{[]string{"set-recovery-threshold", "0x2"}, `invalid M "0x2"`},
 	}
 	for _, c := range cases {
 		_, _, err := encodeProposal(c.args)
@@ -280,6 +293,10 @@ func TestDescribeEvents(t *testing.T) {
 		{ev("TEERemoved", "kind", "sgx"), `  TEE kind "sgx" removed`},
 		{ev("RecoveryKeySet", "id", "B", "key", [32]byte{31: 7}), `  recovery key of member "B" set to 0x` + strings.Repeat("00", 31) + "07"},
 		{ev("RecoveryKeySet", "id", "B", "key", [32]byte{}), `  recovery key of member "B" removed`},
+		{ev("RecoveryThresholdSet", "m", uint16(2)), "  recovery threshold set to 2 keys of the members' recovery keys"},
+		{ev("RecoveryThresholdSet", "m", uint16(0)), "  recovery threshold set to a majority of the members' recovery keys"},
+		{ev("SettingsChanged", "proposalLifetime", uint64(10), "epochLength", uint64(20), "openSending", true, "sessionLifetime", uint64(0)),
+			"  settings: proposal lifetime 10 blocks, epoch 20 blocks, open sending on, sessions up to 24h0m0s"},
 	} {
 		if got := describeEvent(c.e); got != c.want {
 			t.Errorf("%s: got %q, want %q", c.e.Name, got, c.want)

@@ -50,10 +50,13 @@ ACCOUNT is a 0x address (several separated by commas), PUBKEY 0x hex (a
 node's key as printed by cocogeth nodekey), RECOVERYKEY and KEY a member's
 recovery public key, 32 bytes of 0x hex as cocogeth recovery keygen prints
 it (KEY none removes the member's key), HASH and CODEID 32 bytes of 0x hex,
-KIND sgx or simulation, LIFETIME and EPOCH numbers of blocks. The
-transaction is signed with --account of the keystore (password from
---password FILE or asked) and sent to --rpc; the command waits for its
-receipt and prints the proposal id.`,
+KIND sgx or simulation, LIFETIME and EPOCH numbers of blocks. M of
+set-policy is a number of approving members; M of set-recovery-threshold
+the number of members' recovery keys that recover an epoch's ledger secret
+(majority or 0: a majority of the members with a recovery key; at most the
+number of those members). The transaction is signed with --account of the
+keystore (password from --password FILE or asked) and sent to --rpc; the
+command waits for its receipt and prints the proposal id.`,
 	Action: propose,
 }
 
@@ -158,13 +161,16 @@ func printConstitution(w io.Writer, c *ethapi.RPCConstitution) {
 	n := uint64(len(c.Members))
 	fmt.Fprintf(w, "Constitution version %d (block %d)\n", c.Version, c.Block)
 	fmt.Fprintf(w, "Voting policy: %s (%d of %d members approve)\n", c.Policy, c.Policy.Threshold(n), n)
-	fmt.Fprintf(w, "Settings:      %s\n", c.Settings)
+	fmt.Fprintf(w, "Settings:      %s\n", c.Settings.BaseString())
+	fmt.Fprintf(w, "Recovery:      %s\n", describeRecovery(c.Constitution))
 	fmt.Fprintf(w, "\nMembers (%d):\n", len(c.Members))
 	for _, m := range c.Members {
 		fmt.Fprintf(w, "  %-12s accounts %s\n", m.ID, joinAddrs(m.Accounts))
 		fmt.Fprintf(w, "  %-12s public key %s", "", shortHex(m.PublicKey))
 		if len(m.RecoveryKey) > 0 {
 			fmt.Fprintf(w, ", recovery key %s", shortHex(m.RecoveryKey))
+		} else {
+			fmt.Fprint(w, ", no recovery key")
 		}
 		fmt.Fprintln(w)
 	}
@@ -189,6 +195,21 @@ func printConstitution(w io.Writer, c *ethapi.RPCConstitution) {
 		fmt.Fprintf(w, "  %s\n", h.Hex())
 	}
 	fmt.Fprintf(w, "TEE manifest: %s\n", strings.Join(c.TEEManifest, ", "))
+}
+
+// describeRecovery tells how many of which members' recovery keys recover
+// an epoch's ledger secret, and the stored threshold it comes from.
+func describeRecovery(c *governance.Constitution) string {
+	ids, _ := c.RecoveryKeys()
+	stored := c.Settings.RecoveryThreshold
+	setting := "threshold " + governance.RecoveryThresholdString(stored)
+	if n := len(ids); n > 0 && int(stored) > n {
+		setting += fmt.Sprintf(", more than the %d key(s) left", n)
+	}
+	if len(ids) == 0 {
+		return fmt.Sprintf("no member has a recovery key (%s)", setting)
+	}
+	return fmt.Sprintf("any %d of the %d recovery key(s) of %s (%s)", c.RecoveryThreshold(), len(ids), strings.Join(ids, ", "), setting)
 }
 
 func joinAddrs(as []common.Address) string {

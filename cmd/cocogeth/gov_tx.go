@@ -372,13 +372,19 @@ func describeEvent(e govEvent) string {
 		lt, _ := a["proposalLifetime"].(uint64)
 		ep, _ := a["epochLength"].(uint64)
 		sl, _ := a["sessionLifetime"].(uint64)
-		return fmt.Sprintf("  settings: %s", governance.Settings{ProposalLifetime: lt, EpochLength: ep, OpenSending: open, SessionLifetime: sl})
+		return fmt.Sprintf("  settings: %s", governance.Settings{ProposalLifetime: lt, EpochLength: ep, OpenSending: open, SessionLifetime: sl}.BaseString())
 	case "RecoveryKeySet":
 		k, _ := a["key"].([32]byte)
 		if k == ([32]byte{}) {
 			return fmt.Sprintf("  recovery key of member %q removed", a["id"])
 		}
 		return fmt.Sprintf("  recovery key of member %q set to %s", a["id"], hexutil.Encode(k[:]))
+	case "RecoveryThresholdSet":
+		m, _ := a["m"].(uint16)
+		if m == 0 {
+			return "  recovery threshold set to a majority of the members' recovery keys"
+		}
+		return fmt.Sprintf("  recovery threshold set to %s of the members' recovery keys", governance.RecoveryThresholdString(m))
 	}
 	return fmt.Sprintf("  %s %v", e.Name, a)
 }
