@@ -53,10 +53,16 @@ devnet: build
 devnet-single: build
 	$(BIN)/cocogeth --dev
 
-# Load benchmark: committed tx/s and latency, 1 node then 3 nodes.
+# Load benchmark: committed tx/s, latency and node CPU per transaction on
+# 1 node, 3 nodes and go-ethereum's own dev node (test/js/refnode), then the
+# ratios measured in this run (scripts/bench-compare.sh).
 bench: build
-	./scripts/bench.sh
-	NODES=3 ./scripts/bench.sh
+	cd test/js/refnode && $(GO) build -o ../../../$(BIN)/refnode .
+	D=build/bench/$$(date +%Y%m%d-%H%M%S); \
+	OUT_DIR=$$D/1vn ./scripts/bench.sh && \
+	NODES=3 OUT_DIR=$$D/3vn ./scripts/bench.sh && \
+	NODE_KIND=refnode NODE_BIN=$(BIN)/refnode RUNS="transfer erc20" OUT_DIR=$$D/refnode ./scripts/bench.sh && \
+	./scripts/bench-compare.sh $$D
 
 lint:
 	gofmt -l $$(git ls-files '*.go')

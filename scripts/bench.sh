@@ -20,7 +20,10 @@
 #   OUT_DIR [build/bench/<date>]  results: <run>.json, <run>.txt, <run>.log, node.log
 #   NODE_BIN [build/bin/cocogeth]  BENCH_BIN [build/bin/cocobench]
 #   NODE_KIND [cocogeth]  "geth" starts NODE_BIN as `geth --dev --dev.period 0`
-#                         and funds from geth's dev key, for a baseline
+#                         and funds from geth's dev key, for a baseline;
+#                         "refnode" starts NODE_BIN as go-ethereum's own dev node
+#                         (test/js/refnode: eth service, legacy pool, simulated
+#                         beacon), the baseline of `make bench`
 #   NODE_ARGS []  extra node flags     BENCH_ARGS []  extra cocobench flags
 #   KEY []        funder private key (default: the node's dev key)
 #   STARTUP_TIMEOUT [60]  seconds to wait for the node's RPC
@@ -130,6 +133,12 @@ cocogeth)
 	# shellcheck disable=SC2054 # the commas belong to --http.api's value
 	node_args=(--dev "${node_args[@]}")
 	;;
+refnode)
+	# The pool as large as cocogeth's (--txpool.* defaults), or geth's
+	# legacy pool drops most of the load.
+	node_args=(--dev --datadir "$DATADIR" --http.port "$HTTP_PORT" --ws.port "$WS_PORT"
+		--txpool.globalslots 500000 --txpool.accountslots 16384 --txpool.globalqueue 100000 --txpool.accountqueue 1024)
+	;;
 geth)
 	# shellcheck disable=SC2054 # the commas belong to --http.api's value
 	node_args=(--dev --dev.period 0 "${node_args[@]}"
@@ -139,7 +148,7 @@ geth)
 	KEY=${KEY:-0xb71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291}
 	;;
 *)
-	echo "bench: unknown NODE_KIND $NODE_KIND (want cocogeth or geth)" >&2
+	echo "bench: unknown NODE_KIND $NODE_KIND (want cocogeth, refnode or geth)" >&2
 	exit 1
 	;;
 esac
@@ -220,12 +229,27 @@ until [[ -n $(chain_id) ]]; do
 done
 echo "bench: node up at $HTTP_URL (ws $WS_URL), chain id $(chain_id)"
 
+# The node processes whose CPU per committed transaction cocobench reports.
+CPU_ARGS=()
+if ((NODES > 1)); then
+	for ((i = 1; i <= NODES; i++)); do
+		pid=$(pgrep -f -- "--datadir $DATADIR/node$i --http" | head -n 1 || true)
+		[[ -n $pid ]] || continue
+		role=$(rpc "${RPC_URLS[$((i - 1))]}" raft_role 2>/dev/null || true)
+		name="node$i"
+		[[ $role == *'"leader"'* ]] && name="node$i (leader)"
+		CPU_ARGS+=(--node-pid "$pid" --node-name "$name")
+	done
+else
+	CPU_ARGS=(--node-pid "$NODE_PID" --node-name "$NODE_KIND")
+fi
+
 common_args=(--ws "$WS_URL" --senders "$SENDERS" --conns "$CONNS" --timeout "$TIMEOUT")
 for u in "${RPC_URLS[@]}"; do common_args+=(--rpc "$u"); done
 [[ -n $KEY ]] && common_args+=(--key "$KEY")
 [[ -n $DURATION ]] && common_args+=(--duration "$DURATION")
 # shellcheck disable=SC2206 # BENCH_ARGS is split on purpose
-common_args+=($BENCH_ARGS)
+common_args+=($BENCH_ARGS "${CPU_ARGS[@]}")
 
 FAILED=()
 DONE=()
@@ -291,14 +315,17 @@ done
 echo
 echo "bench: results in $OUT_DIR"
 if command -v jq >/dev/null && ((${#DONE[@]} > 0)); then
-	printf '%-10s %10s %10s %9s %9s %9s %9s %8s %8s %9s\n' \
-		run committed/s submitted/s p50_ms p90_ms p99_ms max_ms rejected missing txs/block
+	printf '%-10s %10s %10s %9s %9s %9s %9s %8s %8s %9s %9s %9s\n' \
+		run committed/s submitted/s p50_ms p90_ms p99_ms max_ms rejected missing txs/block cpu_us/tx recov/tx
 	for name in "${DONE[@]}"; do
 		jq -r --arg n "$name" '[$n, (.committed_tps|floor), (.submitted_tps|floor),
 			(.latency.p50_ms|floor), (.latency.p90_ms|floor), (.latency.p99_ms|floor), (.latency.max_ms|floor),
-			.rejected, .missing, (.mean_txs_per_block*10|floor/10)] | @tsv' "$OUT_DIR/$name.json" |
-			awk -F'\t' '{printf "%-10s %12s %11s %9s %9s %9s %9s %8s %8s %9s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10}'
+			.rejected, .missing, (.mean_txs_per_block*10|floor/10),
+			((.node_cpu // []) | map(.cpu_us_per_tx) | add // 0 | floor),
+			((.node_cpu // []) | map(.recoveries_per_tx) | add // 0 | .*100|floor/100)] | @tsv' "$OUT_DIR/$name.json" |
+			awk -F'\t' '{printf "%-10s %12s %11s %9s %9s %9s %9s %8s %8s %9s %9s %9s\n", $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12}'
 	done
+	echo "(cpu: all node processes together; per node in NAME.txt, one recovery measured in the run)"
 fi
 for f in "$OUT_DIR"/*.cpu.pprof; do
 	if [[ -s $f ]]; then

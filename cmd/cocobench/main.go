@@ -150,6 +150,14 @@ var (
 		Usage: "length of the node CPU profile",
 		Value: 10,
 	}
+	nodePIDFlag = &cli.IntSliceFlag{
+		Name:  "node-pid",
+		Usage: "Process id of a node whose CPU time per committed transaction to report (repeat for a cluster)",
+	}
+	nodeNameFlag = &cli.StringSliceFlag{
+		Name:  "node-name",
+		Usage: "Names of the --node-pid processes, in order (default: pid N)",
+	}
 	verbosityFlag = &cli.IntFlag{
 		Name:  "verbosity",
 		Usage: "log level: 0=silent 1=error 2=warn 3=info 4=debug",
@@ -165,7 +173,7 @@ func main() {
 			rpcFlag, wsFlag, keyFlag, modeFlag, sendersFlag, txsFlag, rateFlag, batchFlag,
 			connsFlag, durationFlag, timeoutFlag, jsonFlag, labelFlag, seedFlag, recipientsFlag,
 			valueFlag, tipFlag, maxFeeFlag, erc20GasFlag, inflightFlag, pollFlag, setupTimeoutFlag,
-			pprofFlag, cpuProfileFlag, cpuProfileSecondsFlag, verbosityFlag,
+			pprofFlag, cpuProfileFlag, cpuProfileSecondsFlag, nodePIDFlag, nodeNameFlag, verbosityFlag,
 		},
 		Action:          run,
 		HideHelpCommand: true,
@@ -364,9 +372,21 @@ func run(c *cli.Context) error {
 		profileSeconds: c.Int(cpuProfileSecondsFlag.Name),
 	}
 	log.Info("Measured phase starting", "mode", mode, "txs", len(flat), "rate", rate, "batch", batch, "conns", conns, "startblock", uint64(startBlock))
+	var recovery float64
+	meter := newCPUMeter(c.IntSlice(nodePIDFlag.Name), c.StringSlice(nodeNameFlag.Name))
+	if len(meter.pids) > 0 {
+		recovery = recoveryMicros()
+		if err := meter.start(); err != nil {
+			return err
+		}
+	}
 	reason := measure(ctx, mc, tr, batches, uint64(startBlock))
 
 	res := tr.result()
+	if len(meter.pids) > 0 {
+		res.RecoveryMicros = recovery
+		res.NodeCPU = meter.finish(res.Committed, recovery)
+	}
 	res.Label = c.String(labelFlag.Name)
 	res.Mode = mode
 	res.Nodes = urls

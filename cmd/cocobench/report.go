@@ -52,6 +52,10 @@ func printSummary(w io.Writer, r *Result) {
 	} else {
 		fmt.Fprintf(w, "   blocks:     none carried a benchmark transaction\n")
 	}
+	for _, c := range r.NodeCPU {
+		fmt.Fprintf(w, "   node cpu:   %s: %.2fs = %.0f µs/tx = %.2f recoveries/tx (one recovery %.1f µs)\n",
+			c.Name, c.Seconds, c.MicrosTx, c.Recoveries, r.RecoveryMicros)
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "   note:       %s\n", n)
 	}

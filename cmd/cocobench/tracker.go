@@ -286,6 +286,12 @@ type Result struct {
 	MaxBaseFeeWei   string      `json:"max_base_fee_wei,omitempty"`
 	BlockList       []blockStat `json:"block_list,omitempty"`
 
+	// RecoveryMicros is one signature recovery on this machine, measured
+	// by cocobench in the run; NodeCPU the node processes' CPU per
+	// committed transaction (--node-pid).
+	RecoveryMicros float64   `json:"recovery_us,omitempty"`
+	NodeCPU        []NodeCPU `json:"node_cpu,omitempty"`
+
 	Notes []string `json:"notes,omitempty"`
 }
 

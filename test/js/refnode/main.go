@@ -29,6 +29,12 @@ func main() {
 	httpPort := flag.Int("http.port", 8545, "")
 	wsPort := flag.Int("ws.port", 8546, "")
 	gasLimit := flag.Uint64("gaslimit", 1_000_000_000, "")
+	// Pool limits (geth's flag names; geth's defaults): the load benchmark
+	// raises them to cocogeth's so that the pool does not drop its load.
+	globalSlots := flag.Uint64("txpool.globalslots", ethconfig.Defaults.TxPool.GlobalSlots, "")
+	accountSlots := flag.Uint64("txpool.accountslots", ethconfig.Defaults.TxPool.AccountSlots, "")
+	globalQueue := flag.Uint64("txpool.globalqueue", ethconfig.Defaults.TxPool.GlobalQueue, "")
+	accountQueue := flag.Uint64("txpool.accountqueue", ethconfig.Defaults.TxPool.AccountQueue, "")
 	flag.Parse()
 	log.SetDefault(log.NewLogger(log.NewTerminalHandlerWithLevel(os.Stderr, log.LevelInfo, false)))
 
@@ -49,6 +55,8 @@ func main() {
 	cfg.Miner.GasPrice = big.NewInt(1)
 	cfg.Miner.PendingFeeRecipient = dev
 	cfg.SyncMode = ethconfig.FullSync
+	cfg.TxPool.GlobalSlots, cfg.TxPool.AccountSlots = *globalSlots, *accountSlots
+	cfg.TxPool.GlobalQueue, cfg.TxPool.AccountQueue = *globalQueue, *accountQueue
 	backend, err := eth.New(stack, &cfg)
 	if err != nil {
 		panic(err)
