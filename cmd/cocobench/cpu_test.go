@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -18,20 +19,31 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
-// The meter sees the CPU this process burns.
+// The meter sees the CPU this process burns (busy until the process's own
+// counters show 0.2 s more, whatever the machine's load).
 func TestCPUMeterSeesWork(t *testing.T) {
 	m := newCPUMeter([]int{os.Getpid()}, nil)
 	if err := m.start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(300 * time.Millisecond)
+	before, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
 	x := 0
 	for time.Now().Before(deadline) {
-		x++
+		for i := 0; i < 1_000_000; i++ {
+			x++
+		}
+		if now, _ := procCPU(os.Getpid()); now-before >= 200*time.Millisecond {
+			break
+		}
 	}
 	got := m.finish(100, 50)
-	if len(got) != 1 || got[0].Seconds < 0.1 || got[0].MicrosTx != got[0].Seconds*1e4 || got[0].Recoveries != got[0].MicrosTx/50 {
-		t.Fatalf("meter after 300 ms of work: %+v (%d)", got, x)
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(1, math.Abs(b)) }
+	if len(got) != 1 || got[0].Seconds < 0.2 || !near(got[0].MicrosTx, got[0].Seconds*1e4) || !near(got[0].Recoveries, got[0].MicrosTx/50) {
+		t.Fatalf("meter after 0.2 s of work: %+v (%d)", got, x)
 	}
 	if r := recoveryMicros(); r <= 1 || r > 10_000 {
 		t.Fatalf("one recovery %.1f µs", r)

@@ -15,7 +15,6 @@ import (
 	"github.com/cocogeth/cocogeth/genesis"
 	"github.com/cocogeth/cocogeth/keyring"
 	"github.com/cocogeth/cocogeth/tee"
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
@@ -304,21 +303,17 @@ func fetchLedgerKeys(ctx context.Context, stack *node.Node, spec *genesis.Spec, 
 	}
 }
 
-// genesisAttestation is what the genesis requires of validating nodes'
-// TEEs: its constitution's manifests, or, without one, this node's kind.
+// genesisAttestation is what this node requires of the validating node it
+// fetches the secrets from: an attested TEE of a kind the genesis admits
+// (its constitution's TEE manifest, or, without one, this node's kind),
+// running any code: the network may have voted new code since the genesis,
+// which this node cannot know yet; the server is still the node holding a
+// genesis validator's key, and it checks this node against the current
+// constitution before it answers.
 func genesisAttestation(spec *genesis.Spec, kind string) cocobackend.Attestation {
-	g := spec.Coco.GenesisConstitution()
-	if g == nil {
-		return cocobackend.Attestation{Required: true, Kinds: []string{kind}, AnyCode: true}
+	kinds := []string{kind}
+	if g := spec.Coco.GenesisConstitution(); g != nil {
+		kinds = g.TEEManifest
 	}
-	a := cocobackend.Attestation{Required: true, Kinds: g.TEEManifest, Pinned: map[string][32]byte{}}
-	for _, c := range g.CodeManifest {
-		a.CodeIDs = append(a.CodeIDs, c)
-	}
-	for _, n := range g.Nodes {
-		if n.CodeID != (common.Hash{}) {
-			a.Pinned[n.ID] = n.CodeID
-		}
-	}
-	return a
+	return cocobackend.Attestation{Required: true, Kinds: kinds, AnyCode: true}
 }
