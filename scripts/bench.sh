@@ -232,12 +232,20 @@ echo "bench: node up at $HTTP_URL (ws $WS_URL), chain id $(chain_id)"
 # The node processes whose CPU per committed transaction cocobench reports.
 CPU_ARGS=()
 if ((NODES > 1)); then
+	# Name the leader once one is elected (a few seconds at most).
+	leader=0
+	for ((try = 0; try < 50 && leader == 0; try++)); do
+		for ((i = 1; i <= NODES; i++)); do
+			role=$(rpc "${RPC_URLS[$((i - 1))]}" raft_role 2>/dev/null || true)
+			[[ $role == *'"leader"'* ]] && leader=$i
+		done
+		((leader > 0)) || sleep 0.2
+	done
 	for ((i = 1; i <= NODES; i++)); do
 		pid=$(pgrep -f -- "--datadir $DATADIR/node$i --http" | head -n 1 || true)
 		[[ -n $pid ]] || continue
-		role=$(rpc "${RPC_URLS[$((i - 1))]}" raft_role 2>/dev/null || true)
 		name="node$i"
-		[[ $role == *'"leader"'* ]] && name="node$i (leader)"
+		((i == leader)) && name="node$i (leader)"
 		CPU_ARGS+=(--node-pid "$pid" --node-name "$name")
 	done
 else
