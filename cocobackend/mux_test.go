@@ -742,14 +742,14 @@ func TestKeysChannelAdmittedOnly(t *testing.T) {
 	go func() { defer close(done); cocobackend.ServeKeys(mB, fakeKeys{secret}) }()
 	t.Cleanup(func() { mB.Close(); <-done })
 
-	got, p, err := cocobackend.FetchKeys(nil, A.guard, mB.Addr().String())
+	got, p, err := cocobackend.FetchKeys(A.guard, mB.Addr().String())
 	if err != nil || !bytes.Equal(got, secret) || p == nil || p.ID != "B" {
 		t.Fatalf("admitted node: %q from %+v, %v", got, p, err)
 	}
-	if got, _, err := cocobackend.FetchKeys(nil, C.guard, mB.Addr().String()); err == nil || len(got) > 0 {
+	if got, _, err := cocobackend.FetchKeys(C.guard, mB.Addr().String()); err == nil || len(got) > 0 {
 		t.Fatalf("a node B does not admit got %q", got)
 	}
-	if _, _, err := cocobackend.FetchKeys(nil, nil, mB.Addr().String()); err == nil {
+	if _, _, err := cocobackend.FetchKeys(nil, mB.Addr().String()); err == nil {
 		t.Fatal("fetched without authentication")
 	}
 	// A plain TCP client naming the keys channel gets nothing.

@@ -211,6 +211,9 @@ func dialChannel(dialer Dialer, guard Guard, ch byte, addr string, timeout time.
 		var ack [1]byte
 		if _, err := io.ReadFull(tc, ack[:]); err != nil || ack[0] != admitted {
 			tc.Close()
+			if err == nil {
+				err = fmt.Errorf("answered %#x", ack[0])
+			}
 			return nil, nil, fmt.Errorf("node %s did not admit this node: %v", addr, err)
 		}
 		conn, p = tc, peer
@@ -225,15 +228,20 @@ func dialChannel(dialer Dialer, guard Guard, ch byte, addr string, timeout time.
 
 // acceptEach accepts the connections of channel ch and runs handle on each
 // in a goroutine of its own, closing the connection after; it returns when
-// the mux closes.
+// the mux closes and every handler has returned (closing the mux closes
+// their connections).
 func (m *Mux) acceptEach(ch byte, handle func(net.Conn)) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	ln := m.Listener(ch)
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		wg.Add(1)
 		go func() {
+			defer wg.Done()
 			defer conn.Close()
 			handle(conn)
 		}()

@@ -103,17 +103,20 @@ func (c *Config) Validate() error {
 // Service is the Ethereum adapter of a validating node: chain, pool, block
 // builder, state machine and JSON-RPC API. It is a node.Lifecycle.
 type Service struct {
-	keys    EpochKeys   // nil: plaintext storage, no epochs
-	mark    AppliedMark // nil: no rollback check
-	cfg     Config
-	stack   *node.Node
-	db      ethdb.Database
-	chain   *Chain
-	pool    *TxPool
-	fsm     *fsm
-	ledger  cocobackend.Ledger
-	builder *builder
-	fmaps   atomic.Pointer[logIndex] // replaced after a snapshot restore
+	keys EpochKeys   // nil: plaintext storage, no epochs
+	mark AppliedMark // nil: no rollback check
+	// epochChecked is the head rollEpochs last found no epoch due at (or
+	// proposed one at); touched only by its goroutine.
+	epochChecked common.Hash
+	cfg          Config
+	stack        *node.Node
+	db           ethdb.Database
+	chain        *Chain
+	pool         *TxPool
+	fsm          *fsm
+	ledger       cocobackend.Ledger
+	builder      *builder
+	fmaps        atomic.Pointer[logIndex] // replaced after a snapshot restore
 
 	// forwarding is the ledger's Forwarding capability (nil on a single
 	// node); trusted the nodes whose forwarded senders are trusted.
@@ -342,11 +345,11 @@ func (s *Service) Start() error {
 	}
 	if s.keys != nil {
 		s.wg.Add(1)
-		go s.rollEpochs()
+		go s.every(epochPoll, s.rollEpochs)
 	}
 	if s.mark != nil {
 		s.wg.Add(1)
-		go s.markApplied()
+		go s.every(markEvery, s.recordMark)
 	}
 	s.builder.start()
 	s.started = true

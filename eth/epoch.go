@@ -61,16 +61,17 @@ type AppliedMark interface {
 // rollback to within this much of a crashed run is not detected.
 const markEvery = 5 * time.Second
 
-func (s *Service) markApplied() {
+// every runs f every d until the service stops (started with s.wg.Add).
+func (s *Service) every(d time.Duration, f func()) {
 	defer s.wg.Done()
-	tick := time.NewTicker(markEvery)
+	tick := time.NewTicker(d)
 	defer tick.Stop()
 	for {
 		select {
 		case <-s.quit:
 			return
 		case <-tick.C:
-			s.recordMark()
+			f()
 		}
 	}
 }
@@ -79,6 +80,9 @@ func (s *Service) markApplied() {
 // entry's index is written without a sync of its own).
 func (s *Service) recordMark() {
 	idx := s.chain.AppliedIndex()
+	if idx <= s.mark.Mark() {
+		return // nothing new: no sync, no write
+	}
 	if err := s.db.SyncKeyValue(); err != nil {
 		log.Error("Cannot sync the chain database", "err", err)
 		return
@@ -278,7 +282,7 @@ func actorsHash(cons *governance.Constitution) common.Hash {
 	for _, m := range cons.Members {
 		parts = append(parts, []byte("member\x00"+m.ID))
 	}
-	ids, keys := memberRecoveryKeys(cons)
+	ids, keys := cons.RecoveryKeys()
 	for i := range ids {
 		parts = append(parts, append([]byte("recovery\x00"+ids[i]+"\x00"), keys[i]...))
 	}
@@ -296,18 +300,13 @@ func actorsHash(cons *governance.Constitution) common.Hash {
 	return crypto.Keccak256Hash(b)
 }
 
-// memberRecoveryKeys returns the members' recovery keys, in member order.
-func memberRecoveryKeys(cons *governance.Constitution) ([]string, [][]byte) {
-	return cons.RecoveryKeys()
-}
-
 // protect makes the recovery record of an epoch's secret for the
 // constitution's members' recovery keys; nil when none has one.
 func protect(cons *governance.Constitution, epoch uint64, secret []byte) ([]byte, error) {
 	if cons == nil {
 		return nil, nil
 	}
-	_, raw := memberRecoveryKeys(cons)
+	_, raw := cons.RecoveryKeys()
 	if len(raw) == 0 {
 		return nil, nil
 	}
@@ -325,25 +324,26 @@ func protect(cons *governance.Constitution, epoch uint64, secret []byte) ([]byte
 // epochPoll is how often the leader checks whether an epoch is due.
 const epochPoll = time.Second
 
-// rollEpochs runs on every node; when it leads, it proposes the epoch
-// entries that are due.
+// rollEpochs runs every epochPoll on every node; when it leads, it
+// proposes the epoch entry that is due.
+//
+// Only a new head can make an epoch due (the length counts blocks, and the
+// actors change by a block), so a head checked without an error is not
+// checked again.
 func (s *Service) rollEpochs() {
-	defer s.wg.Done()
-	tick := time.NewTicker(epochPoll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-s.quit:
-			return
-		case <-tick.C:
-		}
-		if !s.ledger.IsLeader() {
-			continue
-		}
-		if err := s.rollEpoch(); err != nil {
-			log.Warn("Key epoch rollover failed; retrying", "err", err)
-		}
+	if !s.ledger.IsLeader() {
+		s.epochChecked = common.Hash{}
+		return
 	}
+	head := s.chain.CurrentHeader().Hash()
+	if head == s.epochChecked {
+		return
+	}
+	if err := s.rollEpoch(); err != nil {
+		log.Warn("Key epoch rollover failed; retrying", "err", err)
+		return
+	}
+	s.epochChecked = head
 }
 
 // rollEpoch proposes an epoch entry if one is due and waits for it.

@@ -51,8 +51,14 @@ type kvSnapshotter interface {
 	NewSnapshot() (*store.Snapshot, error)
 }
 
-// maxSnapshotKeys bounds the ledger secrets section of a snapshot.
-const maxSnapshotKeys = 1 << 20
+// Bounds of what a snapshot stream may ask a node to allocate: a record's
+// key and value (the chain database holds 32-byte trie keys and values of
+// a few MB at most), and the ledger secrets section.
+const (
+	maxSnapshotKey   = 4 << 10
+	maxSnapshotValue = 64 << 20
+	maxSnapshotKeys  = 1 << 20
+)
 
 type chainSnapshot struct {
 	keys  []byte // the ledger secrets, exported when the snapshot was taken
@@ -78,6 +84,9 @@ func (f *fsm) Snapshot() (cocobackend.FSMSnapshot, error) {
 		var err error
 		if keys, err = f.keys.Export(); err != nil {
 			return nil, err
+		}
+		if len(keys) > maxSnapshotKeys {
+			return nil, fmt.Errorf("ledger secrets of %d bytes exceed a snapshot's %d", len(keys), maxSnapshotKeys)
 		}
 	}
 	snap, err := kv.NewSnapshot()
@@ -193,6 +202,9 @@ func (f *fsm) Restore(r io.Reader) error {
 		if kl == snapshotEnd {
 			break
 		}
+		if kl > maxSnapshotKey {
+			return fmt.Errorf("snapshot record key of %d bytes", kl)
+		}
 		k := make([]byte, kl)
 		if _, err := io.ReadFull(br, k); err != nil {
 			return err
@@ -200,7 +212,11 @@ func (f *fsm) Restore(r io.Reader) error {
 		if _, err := io.ReadFull(br, u32[:]); err != nil {
 			return err
 		}
-		v := make([]byte, binary.BigEndian.Uint32(u32[:]))
+		vl := binary.BigEndian.Uint32(u32[:])
+		if vl > maxSnapshotValue {
+			return fmt.Errorf("snapshot record value of %d bytes", vl)
+		}
+		v := make([]byte, vl)
 		if _, err := io.ReadFull(br, v); err != nil {
 			return err
 		}

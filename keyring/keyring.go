@@ -75,15 +75,25 @@ func Open(path string, sealer Sealer) (*Keyring, error) {
 }
 
 func (k *Keyring) load(b []byte) error {
-	var f fileV1
-	if err := rlp.DecodeBytes(b, &f); err != nil {
-		return fmt.Errorf("malformed: %w", err)
-	}
-	if f.Version != 1 {
-		return fmt.Errorf("unknown version %d", f.Version)
+	f, err := decodeFile(b)
+	if err != nil {
+		return err
 	}
 	k.mark = f.Mark
 	return k.addAll(f.Entries)
+}
+
+// decodeFile decodes the keyring's encoding (the sealed file's content, or
+// an Export).
+func decodeFile(b []byte) (*fileV1, error) {
+	f := new(fileV1)
+	if err := rlp.DecodeBytes(b, f); err != nil {
+		return nil, fmt.Errorf("malformed: %w", err)
+	}
+	if f.Version != 1 {
+		return nil, fmt.Errorf("unknown version %d", f.Version)
+	}
+	return f, nil
 }
 
 // addAll checks and adds entries (k.mu held or k not shared).
@@ -244,12 +254,9 @@ func (k *Keyring) Export() ([]byte, error) {
 
 // Import adds the secrets of an Export, sealed before it returns.
 func (k *Keyring) Import(b []byte) error {
-	var f fileV1
-	if err := rlp.DecodeBytes(b, &f); err != nil {
-		return fmt.Errorf("ledger secrets: malformed: %w", err)
-	}
-	if f.Version != 1 {
-		return fmt.Errorf("ledger secrets: unknown version %d", f.Version)
+	f, err := decodeFile(b)
+	if err != nil {
+		return fmt.Errorf("ledger secrets: %w", err)
 	}
 	if len(f.Entries) == 0 {
 		return errors.New("ledger secrets: none received")

@@ -282,7 +282,7 @@ func fetchLedgerKeys(ctx context.Context, stack *node.Node, spec *genesis.Spec, 
 	lastLog := time.Now()
 	for {
 		for _, v := range from {
-			b, p, err := cocobackend.FetchKeys(nil, guard, v.RaftAddr)
+			b, p, err := cocobackend.FetchKeys(guard, v.RaftAddr)
 			if err == nil {
 				if err = keys.Import(b); err == nil {
 					log.Info("Received the network's ledger secrets", "from", p.ID, "epochs", keys.Epochs())

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -214,7 +216,7 @@ func (a *recoveryAPI) Records() []RecoveryRecord {
 			out = append(out, RecoveryRecord{Epoch: e, Record: b})
 		}
 	}
-	slices.SortFunc(out, func(a, b RecoveryRecord) int { return int(a.Epoch) - int(b.Epoch) })
+	slices.SortFunc(out, func(a, b RecoveryRecord) int { return cmp.Compare(a.Epoch, b.Epoch) })
 	return out
 }
 
@@ -274,7 +276,9 @@ func runRecovery(ctx context.Context, stack *node.Node, cfg *node.Config, tlsCon
 	if err != nil {
 		return fmt.Errorf("recovery server: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	srv.SetBatchLimits(cfg.BatchRequestLimit, cfg.BatchResponseMaxSize)
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 16}
 	scheme := "http"
 	if tlsConf != nil {
 		ln, scheme = tls.NewListener(ln, tlsConf), "https"
@@ -291,6 +295,9 @@ func runRecovery(ctx context.Context, stack *node.Node, cfg *node.Config, tlsCon
 		case <-s.done:
 			s.mu.Lock()
 			defer s.mu.Unlock()
+			if err := inLedger(stack, keys, s.records, s.recovered); err != nil {
+				return err
+			}
 			for e, secret := range s.recovered {
 				if err := keys.Add(e, secret); err != nil {
 					return fmt.Errorf("epoch %d: %w", e, err)
@@ -320,4 +327,48 @@ func openOrResetKeys(stack *node.Node, sealer keyring.Sealer) (*keyring.Keyring,
 	}
 	log.Warn("Recovery: the sealed ledger secrets cannot be unsealed by this TEE; set aside", "file", aside, "err", err)
 	return keyring.Open(path, sealer)
+}
+
+// inLedger checks the recovered secrets against the ledger before they are
+// sealed: the chain database, opened read-only with them, must hold for
+// every recovered epoch the very record the shares were made for. The
+// headers and record files recovery starts from are not authenticated; a
+// record planted on the disk with its own keys (and a file naming its
+// epoch) would otherwise make the node encrypt under a secret its author
+// chose.
+func inLedger(stack *node.Node, held *keyring.Keyring, records map[uint64]*recovery.Record, recovered map[uint64][]byte) error {
+	keys := recoveredKeys{held: held, extra: recovered}
+	db, err := store.Open(stack.ResolvePath(eth.ChainDBPath), store.Options{ReadOnly: true, Keys: keys, Identity: nodeIdentity(stack) + "/" + eth.ChainDBPath})
+	if err != nil {
+		return fmt.Errorf("recovery: the chain database does not open with the recovered secrets: %w", err)
+	}
+	defer db.Close()
+	inChain, err := eth.ReadEpochRecords(db)
+	if err != nil {
+		return err
+	}
+	for e := range recovered {
+		want, err := records[e].MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(inChain[e], want) {
+			return fmt.Errorf("recovery: the record of epoch %d is not the one in the ledger: refusing its secret (a record planted in the datadir?)", e)
+		}
+	}
+	return nil
+}
+
+// recoveredKeys reads with the held secrets and the recovered ones.
+type recoveredKeys struct {
+	held  *keyring.Keyring
+	extra map[uint64][]byte
+}
+
+func (k recoveredKeys) Current() (uint64, []byte) { return k.held.Current() }
+func (k recoveredKeys) Secret(e uint64) ([]byte, error) {
+	if s, ok := k.extra[e]; ok {
+		return s, nil
+	}
+	return k.held.Secret(e)
 }

@@ -113,8 +113,9 @@ func submitShares(ctx *cli.Context, key *recovery.PrivateKey) error {
 		return fmt.Errorf("recovery_records: %w (is the node started with --recovery?)", err)
 	}
 	if served != nil {
-		// Over https the node proved its TEE and code in its certificate:
-		// compare them with the constitution's manifests before trusting it.
+		// Over https the node proved its TEE and code in its certificate
+		// (checked by dialAttested): shown for the member to compare with
+		// the constitution's manifests, which a locked node cannot serve.
 		claims, err := nodetls.VerifyAttestedCertificate(served)
 		if err != nil {
 			return err
@@ -259,6 +260,9 @@ which any goleveldb tool reads. Prints the head block.`,
 					return fmt.Errorf("%s: %w", name, err)
 				}
 				for _, sh := range shares {
+					if sh == nil {
+						return fmt.Errorf("%s: a null share", name)
+					}
 					byEpoch[sh.Epoch] = append(byEpoch[sh.Epoch], sh)
 				}
 			}

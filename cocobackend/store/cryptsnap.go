@@ -32,7 +32,7 @@ func NewSnapshotStore(inner raft.SnapshotStore, keys Keys, identity string, onCo
 	if keys == nil || identity == "" {
 		return nil, errors.New("store: an encrypted snapshot store needs keys and an identity")
 	}
-	return &SnapshotStore{inner: inner, st: &cryptState{keys: keys, identity: identity, dir: "snapshot", onCorrupt: onCorrupt}}, nil
+	return &SnapshotStore{inner: inner, st: &cryptState{keys: keys, identity: identity, onCorrupt: onCorrupt}}, nil
 }
 
 // Create starts a snapshot; its writes are encrypted as they come.

@@ -78,7 +78,7 @@ func (s *cryptStorage) Create(fd storage.FileDesc) (storage.Writer, error) {
 	// expects (a write returned is in the OS, so survives a process crash).
 	// Tables are only used once synced and closed.
 	eager := fd.Type == storage.TypeJournal || fd.Type == storage.TypeManifest
-	return &cryptWriter{w: w, wa: wa, k: k, eager: eager, path: s.path(fd)}, nil
+	return &cryptWriter{w: w, wa: wa, k: k, eager: eager}, nil
 }
 
 func (s *cryptStorage) Open(fd storage.FileDesc) (storage.Reader, error) {
@@ -153,7 +153,7 @@ func (s *cryptStorage) verifyAll() error {
 			return err
 		}
 		cr := r.(*cryptReader)
-		for i := int64(0); i < cr.l.blocks; i++ {
+		for i := int64(0); i < cr.l.blocks-1; i++ { // Open checked the last
 			if _, err := cr.load(i); err != nil {
 				r.Close()
 				return err
@@ -172,7 +172,6 @@ type cryptWriter struct {
 	wa    io.WriterAt
 	k     *fileKeys
 	eager bool
-	path  string
 
 	mu     sync.Mutex
 	tail   []byte // plaintext of block idx, len < blockData
