@@ -44,6 +44,7 @@ type Chain struct {
 	db      ethdb.Database
 	overlay *overlayDB
 	triedb  *triedb.Database
+	flat    *flatState
 	statedb state.Database
 	config  *params.ChainConfig
 	spec    *genesis.Spec
@@ -148,7 +149,6 @@ func NewChain(db ethdb.Database, cfg ChainConfig) (*Chain, error) {
 		db:       db,
 		overlay:  overlay,
 		triedb:   tdb,
-		statedb:  state.NewDatabase(tdb, nil),
 		config:   spec.ChainConfig(),
 		spec:     spec,
 		engine:   beacon.New(ethash.NewFaker()),
@@ -173,9 +173,13 @@ func NewChain(db ethdb.Database, cfg ChainConfig) (*Chain, error) {
 	if head == nil {
 		return nil, fmt.Errorf("database is corrupt: head block %s missing", headHash.Hex())
 	}
-	if _, err := state.New(head.Root, c.statedb); err != nil {
+	if _, err := state.New(head.Root, state.NewMPTDatabase(tdb, nil)); err != nil {
 		return nil, fmt.Errorf("database is corrupt: state of head block %d missing: %v", head.Number, err)
 	}
+	if c.flat, err = openFlatState(db, tdb, head.Root); err != nil {
+		return nil, fmt.Errorf("open flat state: %w", err)
+	}
+	c.statedb = state.NewMPTDatabase(tdb, nil).WithSnapshot(c.flat.tree)
 	c.head.Store(head)
 	if b, _ := db.Get(appliedIndexKey); len(b) == 8 {
 		c.applied.Store(new(big.Int).SetBytes(b).Uint64())
@@ -206,6 +210,7 @@ func (c *Chain) reload() error {
 	}
 	c.applied.Store(applied)
 	c.head.Store(head)
+	c.flat.rebuild(head.Root)
 	c.headFeed.Send(core.ChainHeadEvent{Header: head})
 	return nil
 }
@@ -412,6 +417,7 @@ func (c *Chain) commitBlock(index uint64, block *types.Block, receipts types.Rec
 		}
 	}
 	c.overlay.remove(ws)
+	c.flat.commit(block.Root(), head.Root, ws)
 	header := block.Header()
 	c.headers.Add(block.Hash(), header)
 	c.receipts.Add(block.Hash(), receipts)
@@ -449,5 +455,6 @@ func (c *Chain) skipEntry(index uint64) error {
 // by its owner.
 func (c *Chain) Close() error {
 	c.scope.Close()
+	c.flat.close(c.head.Load().Root)
 	return c.triedb.Close()
 }

@@ -24,6 +24,10 @@
 //     running the EVM or hashing the trie; it checks the transaction and
 //     receipt roots and that the root trie node hashes to the header's state
 //     root, and stops with ErrDivergence on any mismatch.
+//   - The flat state (flat.go) is a cache of the trie for recent states,
+//     never the state of record: a read it cannot answer goes to the
+//     trie, and it is regenerated from the trie whenever it loses track.
+//     Followers feed it from the entry's flat change.
 //   - Committed blocks are final: "safe", "finalized" and "pending" resolve
 //     to the head; there are no reorgs and no removed logs.
 //   - Block timestamps are seconds and strictly increasing: when blocks come

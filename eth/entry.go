@@ -14,11 +14,14 @@ import (
 // the block hash (so a node can recognise a block it built itself without
 // decoding it), then the RLP body.
 const (
-	entryBlockV1 byte = 1
+	entryBlockV1 byte = 1 // block, receipts, trie write set
+	entryBlockV2 byte = 3 // and the write set's flat change
 )
 
-// blockEntry is the body of an entryBlockV1: the block, its receipts and
-// the leader's state write set.
+// blockEntry is the body of a block entry: the block, its receipts and the
+// leader's state write set; from entryBlockV2 on, also the write set's
+// flat change (accounts and slots by key hash), which followers add to
+// their flat state.
 type blockEntry struct {
 	Block    *types.Block
 	Senders  []common.Address // the leader's sender recovery, trusted by attested followers
@@ -26,7 +29,11 @@ type blockEntry struct {
 	Root     common.Hash
 	Nodes    []HashBlob
 	Codes    []HashBlob
+	Accounts []HashBlob    `rlp:"optional"`
+	Storage  []FlatStorage `rlp:"optional"`
 }
+
+func isBlockEntry(kind byte) bool { return kind == entryBlockV1 || kind == entryBlockV2 }
 
 // The parent hash follows the block hash, so that a node can recognise a
 // stale block without decoding it.
@@ -42,12 +49,13 @@ func encodeBlockEntry(b *builtBlock) ([]byte, error) {
 	}
 	body, err := rlp.EncodeToBytes(&blockEntry{
 		Block: b.block, Senders: senders, Receipts: rs, Root: b.writes.Root, Nodes: b.writes.Nodes, Codes: b.writes.Codes,
+		Accounts: b.writes.Accounts, Storage: b.writes.Storage,
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]byte, 0, entryHeaderLen+len(body))
-	out = append(out, entryBlockV1)
+	out = append(out, entryBlockV2)
 	out = append(out, b.block.Hash().Bytes()...)
 	out = append(out, b.block.ParentHash().Bytes()...)
 	return append(out, body...), nil
@@ -58,7 +66,7 @@ const entryHeaderLen = 1 + 32 + 32
 
 // peekParent returns the parent hash of a block entry.
 func peekParent(entry []byte) (common.Hash, bool) {
-	if len(entry) < entryHeaderLen || entry[0] != entryBlockV1 {
+	if len(entry) < entryHeaderLen || !isBlockEntry(entry[0]) {
 		return common.Hash{}, false
 	}
 	return common.BytesToHash(entry[33:65]), true
@@ -69,7 +77,7 @@ func peekEntry(entry []byte) (byte, common.Hash, error) {
 	if len(entry) < entryHeaderLen {
 		return 0, common.Hash{}, errors.New("ledger entry too short")
 	}
-	if entry[0] != entryBlockV1 {
+	if !isBlockEntry(entry[0]) {
 		return 0, common.Hash{}, fmt.Errorf("unknown ledger entry kind %d", entry[0])
 	}
 	return entry[0], common.BytesToHash(entry[1:33]), nil
@@ -77,7 +85,7 @@ func peekEntry(entry []byte) (byte, common.Hash, error) {
 
 // decodeBlockEntry decodes an entry built by another node.
 func decodeBlockEntry(entry []byte, config *params.ChainConfig) (*builtBlock, error) {
-	_, hash, err := peekEntry(entry)
+	kind, hash, err := peekEntry(entry)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +93,7 @@ func decodeBlockEntry(entry []byte, config *params.ChainConfig) (*builtBlock, er
 	if err := rlp.DecodeBytes(entry[entryHeaderLen:], &e); err != nil {
 		return nil, fmt.Errorf("decode block entry: %w", err)
 	}
+	ws := WriteSet{Root: e.Root, Nodes: e.Nodes, Codes: e.Codes, Accounts: e.Accounts, Storage: e.Storage, flat: kind == entryBlockV2}
 	if e.Block.Hash() != hash || e.Block.ParentHash() != common.BytesToHash(entry[33:65]) {
 		return nil, fmt.Errorf("%w: entry names block %s, carries %s", ErrDivergence, hash.Hex(), e.Block.Hash().Hex())
 	}
@@ -104,7 +113,7 @@ func decodeBlockEntry(entry []byte, config *params.ChainConfig) (*builtBlock, er
 		config:   config,
 		block:    e.Block,
 		receipts: rs,
-		writes:   &WriteSet{Root: e.Root, Nodes: e.Nodes, Codes: e.Codes},
+		writes:   &ws,
 	}, nil
 }
 

@@ -88,7 +88,7 @@ func (c *Chain) nextHeader(parent *types.Header, now uint64) *types.Header {
 // status 0, as on every Ethereum chain).
 func (c *Chain) executeBlock(parent *types.Header, now uint64, txs []*types.Transaction) (*builtBlock, error) {
 	header := c.nextHeader(parent, now)
-	capture := &captureDB{Database: c.statedb, overlay: c.overlay}
+	capture := &captureDB{Database: c.statedb, overlay: c.overlay, flat: c.flat}
 	statedb, err := state.New(parent.Root, capture)
 	if err != nil {
 		return nil, fmt.Errorf("open parent state %d: %w", parent.Number, err)

@@ -114,7 +114,7 @@ func (s *chainSnapshot) Persist(w io.Writer) error {
 	var u32 [4]byte
 	for it.Next() {
 		k, v := it.Key(), it.Value()
-		if isLocalKey(k) {
+		if isLocalKey(k) || isFlatStateKey(k) {
 			continue
 		}
 		binary.BigEndian.PutUint32(u32[:], uint32(len(k)))
@@ -182,6 +182,7 @@ func (f *fsm) Restore(r io.Reader) error {
 		}
 	}()
 	db := f.chain.db
+	f.chain.flat.disable() // its generator writes to the database
 	if err := db.Put(restoringKey, hdrBytes(index)); err != nil {
 		return err
 	}

@@ -79,11 +79,16 @@ type TxPool struct {
 	mu       sync.Mutex
 	all      map[common.Hash]*poolTx
 	accounts map[common.Address]*poolAccount
-	ready    []*poolTx // executable, in arrival order; may hold stale entries
-	nready   int       // live entries of ready
-	queued   int       // transactions behind a nonce gap
-	head     *types.Header
-	state    *state.StateDB // head state, for balance and nonce checks
+	// gapped holds the accounts with transactions of which none is
+	// executable from the account's nonce, the only ones besides those a
+	// block touches that a new head may change; so the work after a block
+	// does not grow with the number of accounts in the pool.
+	gapped map[common.Address]*poolAccount
+	ready  []*poolTx // executable, in arrival order; may hold stale entries
+	nready int       // live entries of ready
+	queued int       // transactions behind a nonce gap
+	head   *types.Header
+	state  *state.StateDB // head state, for balance and nonce checks
 
 	wake   chan struct{} // signalled when ready grows
 	txFeed event.Feed    // core.NewTxsEvent, for executable transactions
@@ -101,6 +106,7 @@ func NewTxPool(cfg PoolConfig, chain *Chain) (*TxPool, error) {
 		signer:   types.LatestSigner(chain.Config()),
 		all:      make(map[common.Hash]*poolTx),
 		accounts: make(map[common.Address]*poolAccount),
+		gapped:   make(map[common.Address]*poolAccount),
 		wake:     make(chan struct{}, 1),
 	}
 	p.opts = &txpool.ValidationOptions{
@@ -231,7 +237,7 @@ func (p *TxPool) addLocked(tx *types.Transaction, from common.Address) (announce
 		return nil, nil
 	}
 	promoted := p.promote(acct)
-	p.setQueued(acct)
+	p.setQueued(from, acct)
 	return promoted, nil
 }
 
@@ -258,11 +264,18 @@ func (p *TxPool) account(addr common.Address) *poolAccount {
 func (p *TxPool) dropIfEmpty(addr common.Address, a *poolAccount) {
 	if len(a.txs) == 0 {
 		delete(p.accounts, addr)
+		delete(p.gapped, addr)
 	}
 }
 
-// setQueued recounts the gapped transactions of a.
-func (p *TxPool) setQueued(a *poolAccount) {
+// setQueued recounts the gapped transactions of a (of addr) and files the
+// account as gapped or not. Every change of an account's run ends here.
+func (p *TxPool) setQueued(addr common.Address, a *poolAccount) {
+	if len(a.txs) > 0 && a.next <= a.nonce {
+		p.gapped[addr] = a
+	} else {
+		delete(p.gapped, addr)
+	}
 	q := 0
 	for nonce := range a.txs {
 		if nonce >= a.next {
@@ -368,6 +381,7 @@ func (p *TxPool) Return(deferred []*types.Transaction, rejected []rejectedTx) {
 		}
 	}
 	requeue := make(map[common.Address]*poolAccount)
+	// (setQueued below files each requeued account.)
 	for _, r := range rejected {
 		ptx, ok := p.all[r.tx.Hash()]
 		if !ok {
@@ -389,14 +403,14 @@ func (p *TxPool) Return(deferred []*types.Transaction, rejected []rejectedTx) {
 		log.Debug("Dropped transaction that failed pre-checks", "hash", r.tx.Hash(), "from", ptx.from, "nonce", r.tx.Nonce(), "err", r.err)
 		p.removeLocked(ptx)
 	}
-	for _, a := range requeue {
+	for addr, a := range requeue {
 		if a.next < a.nonce {
 			a.next = a.nonce
 		}
 		// Transactions below a.next that wait or fly keep their place;
 		// the run from a.next is queued again behind them.
 		p.promote(a)
-		p.setQueued(a)
+		p.setQueued(addr, a)
 	}
 	if len(back) > 0 {
 		// Deferred transactions go first: they arrived before the rest.
@@ -423,7 +437,7 @@ func (p *TxPool) removeLocked(ptx *poolTx) {
 			if ptx.tx.Nonce() < a.next {
 				a.next = ptx.tx.Nonce() // a gap: later ones wait
 			}
-			p.setQueued(a)
+			p.setQueued(ptx.from, a)
 		}
 		p.dropIfEmpty(ptx.from, a)
 	}
@@ -458,6 +472,7 @@ func (p *TxPool) resetAll() {
 	}
 	p.all = make(map[common.Hash]*poolTx)
 	p.accounts = make(map[common.Address]*poolAccount)
+	p.gapped = make(map[common.Address]*poolAccount)
 	p.ready, p.nready, p.queued = nil, 0, 0
 	p.head, p.state = head, st
 	poolPendingGauge.Update(0)
@@ -500,10 +515,8 @@ func (p *TxPool) onBlockLocked(block *types.Block, st *state.StateDB, signer typ
 		}
 	}
 	// Accounts whose run was cut by a dropped transaction also need a look.
-	for addr, a := range p.accounts {
-		if a.next < a.nonce || (len(a.txs) > 0 && a.next == a.nonce) {
-			touched[addr] = a
-		}
+	for addr, a := range p.gapped {
+		touched[addr] = a
 	}
 	var promoted []*types.Transaction
 	for addr, a := range touched {
@@ -530,7 +543,7 @@ func (p *TxPool) onBlockLocked(block *types.Block, st *state.StateDB, signer typ
 		// A run cut by a dropped transaction, or a first transaction that
 		// was gapped against an older nonce, may be executable now.
 		promoted = append(promoted, p.promote(a)...)
-		p.setQueued(a)
+		p.setQueued(addr, a)
 		p.dropIfEmpty(addr, a)
 	}
 	return promoted

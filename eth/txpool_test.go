@@ -173,3 +173,58 @@ func TestPoolDropsFailedExecution(t *testing.T) {
 		t.Fatalf("pool %d/%d", p, q)
 	}
 }
+
+// checkGapped asserts that the pool's index of gapped accounts is exactly
+// the accounts with transactions none of which is executable.
+func checkGapped(t *testing.T, p *TxPool, want ...common.Address) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for addr, a := range p.accounts {
+		_, in := p.gapped[addr]
+		if is := len(a.txs) > 0 && a.next <= a.nonce; is != in {
+			t.Errorf("%s gapped %v, indexed %v", addr, is, in)
+		}
+	}
+	if len(p.gapped) != len(want) {
+		t.Errorf("%d gapped accounts, want %d", len(p.gapped), len(want))
+	}
+	for _, addr := range want {
+		if _, ok := p.gapped[addr]; !ok {
+			t.Errorf("%s not indexed as gapped", addr)
+		}
+	}
+}
+
+// The pool's work after a block looks only at the accounts the block
+// touched and at the gapped ones, which it indexes as runs are cut and
+// filled.
+func TestPoolIndexesGappedAccounts(t *testing.T) {
+	s, _ := newTestService(t)
+	p := s.pool
+	tx0, tx1 := transfer(t, keyA, 0, recvAddr, 1), transfer(t, keyA, 1, recvAddr, 1)
+	if err := p.Add(tx1); err != nil {
+		t.Fatal(err)
+	}
+	checkGapped(t, p, addrA)
+	if err := p.Add(tx0); err != nil {
+		t.Fatal(err)
+	}
+	checkGapped(t, p)
+	// The builder drops the first and sends the second back as gapped.
+	if got := p.Take(10); len(got) != 2 {
+		t.Fatalf("took %d", len(got))
+	}
+	p.Return(nil, []rejectedTx{{tx0, core.ErrInsufficientFunds}, {tx1, core.ErrNonceTooHigh}})
+	checkGapped(t, p, addrA)
+	// Sending the first again fills the gap.
+	if err := p.Add(tx0); err != nil {
+		t.Fatal(err)
+	}
+	checkGapped(t, p)
+	buildAndCommit(t, s, p.Take(10))
+	checkGapped(t, p)
+	if pending, queued := p.Stats(); pending != 0 || queued != 0 {
+		t.Fatalf("pool %d/%d after the block", pending, queued)
+	}
+}

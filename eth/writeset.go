@@ -1,8 +1,11 @@
 package eth
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -23,21 +26,41 @@ type HashBlob struct {
 	Blob []byte
 }
 
+// FlatStorage is the flat-state change of one account's storage: slot
+// hashes and their new values (empty for a deleted slot).
+type FlatStorage struct {
+	Account common.Hash // hash of the address
+	Slots   []HashBlob
+}
+
 // WriteSet is everything a block changes in the state database: the new
-// trie nodes (hash scheme, so content-addressed) and new contract codes. It
-// is produced once by the leader; applying it needs neither the EVM nor any
-// Merkle hashing.
+// trie nodes (hash scheme, so content-addressed) and new contract codes,
+// and the same change in flat form (accounts and slots by key hash, as
+// go-ethereum's state snapshot keeps them). It is produced once by the
+// leader; applying it needs neither the EVM nor any Merkle hashing.
 type WriteSet struct {
 	Root  common.Hash // state root after the block
 	Nodes []HashBlob
 	Codes []HashBlob
+	// Accounts holds the new slim-RLP accounts by address hash, empty for
+	// a deleted account; Storage the changed slots. flat tells that they
+	// were carried at all (entries of the first format lack them).
+	Accounts []HashBlob
+	Storage  []FlatStorage
+	flat     bool
 }
 
 // newWriteSet extracts the write set from go-ethereum's state update.
 func newWriteSet(u *state.StateUpdate) *WriteSet {
-	ws := &WriteSet{Root: u.Root}
+	ws := &WriteSet{Root: u.Root, flat: true}
 	if u.Empty() {
 		return ws
+	}
+	accounts, _, storages, _ := u.EncodeMPTState()
+	ws.Accounts = sortedBlobs(accounts)
+	ws.Storage = make([]FlatStorage, 0, len(storages))
+	for _, h := range slices.SortedFunc(maps.Keys(storages), hashCmp) {
+		ws.Storage = append(ws.Storage, FlatStorage{Account: h, Slots: sortedBlobs(storages[h])})
 	}
 	for _, code := range u.Codes {
 		ws.Codes = append(ws.Codes, HashBlob{Hash: code.Hash, Blob: code.Blob})
@@ -60,6 +83,48 @@ func newWriteSet(u *state.StateUpdate) *WriteSet {
 	return ws
 }
 
+func hashCmp(a, b common.Hash) int { return bytes.Compare(a[:], b[:]) }
+
+// sortedBlobs lists m by key, so that an entry's bytes depend only on its
+// content.
+func sortedBlobs(m map[common.Hash][]byte) []HashBlob {
+	out := make([]HashBlob, 0, len(m))
+	for _, h := range slices.SortedFunc(maps.Keys(m), hashCmp) {
+		out = append(out, HashBlob{Hash: h, Blob: m[h]})
+	}
+	return out
+}
+
+// flatAccounts and flatStorage give the flat change in the form of
+// go-ethereum's snapshot tree (a nil value deletes).
+func (ws *WriteSet) flatAccounts() map[common.Hash][]byte {
+	m := make(map[common.Hash][]byte, len(ws.Accounts))
+	for _, a := range ws.Accounts {
+		m[a.Hash] = nilIfEmpty(a.Blob)
+	}
+	return m
+}
+
+func (ws *WriteSet) flatStorage() map[common.Hash]map[common.Hash][]byte {
+	m := make(map[common.Hash]map[common.Hash][]byte, len(ws.Storage))
+	for _, s := range ws.Storage {
+		slots := make(map[common.Hash][]byte, len(s.Slots))
+		for _, x := range s.Slots {
+			slots[x.Hash] = nilIfEmpty(x.Blob)
+		}
+		m[s.Account] = slots
+	}
+	return m
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// size is about the bytes write puts into a batch.
 func (ws *WriteSet) size() int {
 	n := 0
 	for _, x := range ws.Nodes {
@@ -104,16 +169,22 @@ func (ws *WriteSet) verify(stateRoot, parentRoot common.Hash) error {
 
 // captureDB is a state.Database whose Commit keeps the write set in memory
 // (in the overlay, where later reads find it) instead of writing it, so the
-// chain can write it in the block's own batch.
+// chain can write it in the block's own batch. The flat change becomes a
+// layer of the chain's flat state at once, so a block built on top of this
+// one reads it there.
 type captureDB struct {
 	state.Database
 	overlay *overlayDB
+	flat    *flatState
 	writes  *WriteSet
 }
 
 func (c *captureDB) Commit(u *state.StateUpdate) error {
 	c.writes = newWriteSet(u)
 	c.overlay.add(c.writes)
+	if !u.Empty() {
+		c.flat.add(u.Root, u.OriginRoot, c.writes)
+	}
 	return nil
 }
 
