@@ -416,7 +416,7 @@ func (c *Chain) commitBlock(index uint64, block *types.Block, receipts types.Rec
 			return fmt.Errorf("sync block %d: %w", block.NumberU64(), err)
 		}
 	}
-	c.overlay.remove(ws)
+	c.overlay.committed(ws)
 	c.flat.commit(block.Root(), head.Root, ws)
 	header := block.Header()
 	c.headers.Add(block.Hash(), header)

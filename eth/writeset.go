@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/VictoriaMetrics/fastcache"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/rawdb"
 	"github.com/ethereum/go-ethereum/core/state"
@@ -192,14 +193,32 @@ func (c *captureDB) Commit(u *state.StateUpdate) error {
 // on disk, so the next block can be built on top of them. Entries are
 // content-addressed (trie nodes and codes by hash), so an entry is never
 // stale; it is dropped once its block is on disk.
+//
+// The trie nodes of committed blocks stay in a bounded cache (recent): the
+// next blocks change the same upper levels of the trie and read them
+// first, and go-ethereum's clean-node cache only learns a node by reading
+// it from the store.
 type overlayDB struct {
 	ethdb.Database
-	mu sync.RWMutex
-	m  map[string][]byte
+	mu     sync.RWMutex
+	m      map[string][]byte
+	recent *fastcache.Cache
 }
 
+// recentNodesBytes bounds the cache of recently committed trie nodes.
+const recentNodesBytes = 64 << 20
+
 func newOverlayDB(db ethdb.Database) *overlayDB {
-	return &overlayDB{Database: db, m: make(map[string][]byte)}
+	return &overlayDB{Database: db, m: make(map[string][]byte), recent: fastcache.New(recentNodesBytes)}
+}
+
+// committed drops a write set whose block is on disk, keeping its trie
+// nodes in the recent cache.
+func (o *overlayDB) committed(ws *WriteSet) {
+	for _, n := range ws.Nodes {
+		o.recent.Set(n.Hash[:], n.Blob)
+	}
+	o.remove(ws)
 }
 
 func nodeKey(h common.Hash) string { return string(h[:]) }
@@ -232,6 +251,7 @@ func (o *overlayDB) remove(ws *WriteSet) {
 func (o *overlayDB) clear() {
 	o.mu.Lock()
 	o.m = make(map[string][]byte)
+	o.recent.Reset()
 	o.mu.Unlock()
 }
 
@@ -241,6 +261,11 @@ func (o *overlayDB) Get(key []byte) ([]byte, error) {
 	o.mu.RUnlock()
 	if ok {
 		return v, nil
+	}
+	if len(key) == common.HashLength {
+		if v, ok := o.recent.HasGet(nil, key); ok {
+			return v, nil
+		}
 	}
 	return o.Database.Get(key)
 }
