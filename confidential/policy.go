@@ -5,6 +5,8 @@ import (
 	"context"
 	_ "embed"
 
+	"github.com/cocogeth/cocogeth/ethapi"
+
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/lru"
@@ -135,10 +137,7 @@ func (s *blockStates) at(hash common.Hash) (*state.StateDB, *types.Header) {
 	if st, ok := s.states[hash]; ok {
 		return st, s.heads[hash]
 	}
-	st, h, err := s.b.StateAndHeaderByNumberOrHash(s.ctx, rpc.BlockNumberOrHashWithHash(hash, false))
-	if err != nil {
-		st, h = nil, nil
-	}
+	st, h := ethapi.VisibilityState(s.ctx, s.b, hash)
 	s.states[hash], s.heads[hash] = st, h
 	return st, h
 }

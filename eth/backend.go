@@ -40,6 +40,12 @@ type Config struct {
 	// constitution (a governed network uses its settings.epochLength);
 	// 0 means governance.DefaultEpochLength.
 	EpochBlocks uint64
+	// GCMode is "full" (the default: keep the states of the recent
+	// KeepStates blocks, prune older ones every GCInterval) or "archive"
+	// (keep every state).
+	GCMode     string
+	GCInterval time.Duration // 0: DefaultGCInterval
+	KeepStates uint64        `toml:"-"` // 0: DefaultKeepStates (tests lower it)
 
 	// Storage encrypts the chain database: its Keys, Identity and
 	// OnCorrupt go to store.Options (the node sets them; not in the
@@ -96,6 +102,14 @@ func (c *Config) Validate() error {
 	}
 	if c.RPCEVMTimeout < 0 || c.RPCTxFeeCap < 0 || c.LogQueryLimit < 0 || c.LogResultLimit < 0 {
 		return errors.New("rpc limits must not be negative")
+	}
+	switch c.GCMode {
+	case "", GCModeFull, GCModeArchive:
+	default:
+		return fmt.Errorf("unknown gcmode %q: want %q or %q", c.GCMode, GCModeFull, GCModeArchive)
+	}
+	if c.GCInterval < 0 {
+		return errors.New("gc interval must not be negative")
 	}
 	return nil
 }
@@ -196,7 +210,7 @@ func NewService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	if err := recoverInterruptedRestore(db); err != nil {
 		return nil, err
 	}
-	chain, err := NewChain(db, ChainConfig{TrieCleanCache: cfg.TrieCache << 20})
+	chain, err := NewChain(db, ChainConfig{TrieCleanCache: cfg.TrieCache << 20, Archive: cfg.GCMode == GCModeArchive, KeepStates: cfg.KeepStates})
 	if err != nil {
 		return nil, err
 	}
@@ -350,6 +364,18 @@ func (s *Service) Start() error {
 	if s.mark != nil {
 		s.wg.Add(1)
 		go s.every(markEvery, s.recordMark)
+	}
+	if p := s.chain.pruner; p != nil {
+		every := s.cfg.GCInterval
+		if every == 0 {
+			every = DefaultGCInterval
+		}
+		s.wg.Add(1)
+		go s.every(every, func() {
+			if p.due() {
+				p.logRound(p.run(s.quit))
+			}
+		})
 	}
 	s.builder.start()
 	s.started = true

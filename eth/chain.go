@@ -46,9 +46,12 @@ type Chain struct {
 	triedb  *triedb.Database
 	flat    *flatState
 	statedb state.Database
-	config  *params.ChainConfig
-	spec    *genesis.Spec
-	engine  consensus.Engine
+	// pruner deletes the trie nodes no recent state reaches; nil in
+	// archive mode.
+	pruner *pruner
+	config *params.ChainConfig
+	spec   *genesis.Spec
+	engine consensus.Engine
 	// precompiles are the stateful precompiles every EVM of the chain has
 	// (the governance contract on a governed chain).
 	precompiles precompileRegistry
@@ -127,7 +130,9 @@ func ReadSpec(db ethdb.KeyValueReader) (*genesis.Spec, error) {
 
 // ChainConfig holds the tuning of a Chain.
 type ChainConfig struct {
-	TrieCleanCache int // bytes of clean trie node cache
+	TrieCleanCache int    // bytes of clean trie node cache
+	Archive        bool   // keep every block's state (no pruning)
+	KeepStates     uint64 // recent states a pruning chain keeps (0: DefaultKeepStates)
 }
 
 // NewChain opens the chain stored in db.
@@ -180,6 +185,9 @@ func NewChain(db ethdb.Database, cfg ChainConfig) (*Chain, error) {
 		return nil, fmt.Errorf("open flat state: %w", err)
 	}
 	c.statedb = state.NewMPTDatabase(tdb, nil).WithSnapshot(c.flat.tree)
+	if !cfg.Archive {
+		c.pruner = newPruner(c, cfg.KeepStates)
+	}
 	c.head.Store(head)
 	if b, _ := db.Get(appliedIndexKey); len(b) == 8 {
 		c.applied.Store(new(big.Int).SetBytes(b).Uint64())
@@ -398,6 +406,9 @@ func (c *Chain) commitBlock(index uint64, block *types.Block, receipts types.Rec
 	}
 	batch := c.db.NewBatchWithSize(ws.size() + int(block.Size()) + 1024)
 	ws.write(batch)
+	if c.pruner != nil {
+		c.pruner.wrote(ws)
+	}
 	rawdb.WriteBlock(batch, block)
 	rawdb.WriteReceipts(batch, block.Hash(), block.NumberU64(), receipts)
 	rawdb.WriteTxLookupEntriesByBlock(batch, block)

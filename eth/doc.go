@@ -28,6 +28,10 @@
 //     never the state of record: a read it cannot answer goes to the
 //     trie, and it is regenerated from the trie whenever it loses track.
 //     Followers feed it from the entry's flat change.
+//   - Pruning (prune.go, unless Config.GCMode is archive) deletes only
+//     trie nodes that neither the last KeepStates states nor any node
+//     written since its round began reach; the RPC answers a pruned
+//     block's state with go-ethereum's missing trie node error.
 //   - Committed blocks are final: "safe", "finalized" and "pending" resolve
 //     to the head; there are no reorgs and no removed logs.
 //   - Block timestamps are seconds and strictly increasing: when blocks come

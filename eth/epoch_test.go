@@ -123,15 +123,7 @@ func TestEpochsRoll(t *testing.T) {
 	}
 
 	// A node that installs a snapshot receives every secret.
-	snap, err := s.fsm.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := snap.Persist(&buf); err != nil {
-		t.Fatal(err)
-	}
-	snap.Release()
+	buf := persistSnapshot(t, s)
 	other := newTestKeyring(t, true) // its own provisional secret under epoch 1 would clash
 	other2 := newTestKeyring(t, false)
 	for _, k := range []*keyring.Keyring{other, other2} {

@@ -3,6 +3,7 @@ package eth
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
 	"github.com/cocogeth/cocogeth/genesis"
@@ -76,9 +77,14 @@ func (b *RPCBackend) StateAndHeaderByNumberOrHash(ctx context.Context, bnh rpc.B
 	if err != nil {
 		return nil, nil, err
 	}
+	if p := b.s.chain.pruner; p != nil {
+		if err := p.prunedError(h); err != nil {
+			return nil, nil, err
+		}
+	}
 	st, err := b.s.chain.StateAt(h.Root)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: state of block %d is not available", err, h.Number)
 	}
 	return st, h, nil
 }

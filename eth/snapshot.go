@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/log"
+	"github.com/ethereum/go-ethereum/triedb/database"
 )
 
 // A state snapshot is the whole chain database at one applied index: every
@@ -65,6 +66,23 @@ type chainSnapshot struct {
 	index uint64
 	iter  func() ethdb.Iterator
 	rel   func()
+	// stateOnly (a pruning node): of the trie nodes, only the head state's
+	// travel, read through nodes; the installing node gets the current
+	// state, not the recent states nor the garbage not yet pruned.
+	stateOnly bool
+	root      common.Hash
+	nodes     ethdb.KeyValueReader
+}
+
+// kvNodes reads trie nodes by hash from a store view, for walking a
+// state inside a snapshot.
+type kvNodes struct{ kv ethdb.KeyValueReader }
+
+func (n kvNodes) NodeReader(common.Hash) (database.NodeReader, error) { return n, nil }
+
+func (n kvNodes) Node(_ common.Hash, _ []byte, hash common.Hash) ([]byte, error) {
+	blob, _ := n.kv.Get(hash[:])
+	return blob, nil
 }
 
 // Snapshot implements cocobackend.FSM. It is called between Applies and
@@ -94,10 +112,13 @@ func (f *fsm) Snapshot() (cocobackend.FSMSnapshot, error) {
 		return nil, err
 	}
 	return &chainSnapshot{
-		keys:  keys,
-		index: f.chain.AppliedIndex(),
-		iter:  func() ethdb.Iterator { return snap.NewIterator(nil, nil) },
-		rel:   snap.Release,
+		keys:      keys,
+		index:     f.chain.AppliedIndex(),
+		iter:      func() ethdb.Iterator { return snap.NewIterator(nil, nil) },
+		rel:       snap.Release,
+		stateOnly: f.chain.pruner != nil,
+		root:      f.chain.CurrentHeader().Root,
+		nodes:     snap,
 	}, nil
 }
 
@@ -112,11 +133,7 @@ func (s *chainSnapshot) Persist(w io.Writer) error {
 	defer it.Release()
 	var n, size int
 	var u32 [4]byte
-	for it.Next() {
-		k, v := it.Key(), it.Value()
-		if isLocalKey(k) || isFlatStateKey(k) {
-			continue
-		}
+	put := func(k, v []byte) error {
 		binary.BigEndian.PutUint32(u32[:], uint32(len(k)))
 		bw.Write(u32[:])
 		bw.Write(k)
@@ -127,9 +144,26 @@ func (s *chainSnapshot) Persist(w io.Writer) error {
 		}
 		n++
 		size += len(k) + len(v)
+		return nil
+	}
+	for it.Next() {
+		k, v := it.Key(), it.Value()
+		if isLocalKey(k) || isFlatStateKey(k) || (s.stateOnly && len(k) == common.HashLength) {
+			continue
+		}
+		if err := put(k, v); err != nil {
+			return err
+		}
 	}
 	if err := it.Error(); err != nil {
 		return err
+	}
+	if s.stateOnly {
+		w := newStateWalker(kvNodes{s.nodes})
+		w.visit = func(h common.Hash, blob []byte) error { return put(h[:], blob) }
+		if err := w.state(s.root); err != nil {
+			return fmt.Errorf("snapshot of state %s: %w", s.root, err)
+		}
 	}
 	binary.BigEndian.PutUint32(u32[:], snapshotEnd)
 	bw.Write(u32[:])
@@ -183,6 +217,10 @@ func (f *fsm) Restore(r io.Reader) error {
 	}()
 	db := f.chain.db
 	f.chain.flat.disable() // its generator writes to the database
+	if p := f.chain.pruner; p != nil {
+		p.halt() // it deletes from the database
+		defer p.resume()
+	}
 	if err := db.Put(restoringKey, hdrBytes(index)); err != nil {
 		return err
 	}

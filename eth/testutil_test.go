@@ -1,6 +1,7 @@
 package eth
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -84,4 +85,19 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// persistSnapshot takes a Raft snapshot of s and returns its stream.
+func persistSnapshot(t testing.TB, s *Service) *bytes.Buffer {
+	t.Helper()
+	snap, err := s.fsm.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	var buf bytes.Buffer
+	if err := snap.Persist(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
 }

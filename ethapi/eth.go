@@ -98,7 +98,8 @@ func (api *EthAPI) GetBalance(ctx context.Context, address common.Address, bnh r
 	if err != nil {
 		return nil, err
 	}
-	return (*hexutil.Big)(st.GetBalance(address).ToBig()), nil
+	b := st.GetBalance(address)
+	return (*hexutil.Big)(b.ToBig()), st.Error()
 }
 
 // GetTransactionCount returns the nonce of address; with "pending" it counts
@@ -113,7 +114,7 @@ func (api *EthAPI) GetTransactionCount(ctx context.Context, address common.Addre
 		return nil, err
 	}
 	nonce := st.GetNonce(address)
-	return (*hexutil.Uint64)(&nonce), nil
+	return (*hexutil.Uint64)(&nonce), st.Error()
 }
 
 // GetCode returns the code of address at a block.
@@ -122,7 +123,8 @@ func (api *EthAPI) GetCode(ctx context.Context, address common.Address, bnh rpc.
 	if err != nil {
 		return nil, err
 	}
-	return st.GetCode(address), nil
+	code := st.GetCode(address)
+	return code, st.Error()
 }
 
 // GetStorageAt returns one storage slot of address at a block.
@@ -139,7 +141,7 @@ func (api *EthAPI) GetStorageAt(ctx context.Context, address common.Address, hex
 		return nil, confidentialStorageError(address)
 	}
 	v := st.GetState(address, key)
-	return v[:], nil
+	return v[:], st.Error()
 }
 
 // confidentialStorageError refuses to read a confidential contract's
@@ -309,6 +311,9 @@ func (api *EthAPI) execCall(ctx context.Context, args TransactionArgs, bnh rpc.B
 	result, err := core.ApplyMessage(evm, msg, gp)
 	if evm.Cancelled() {
 		return nil, callTimeoutError(api.cfg.EVMTimeout)
+	}
+	if err := st.Error(); err != nil {
+		return nil, err // a state the node no longer holds (pruned)
 	}
 	if err != nil {
 		return nil, wrapCallError(err, msg.GasLimit)

@@ -3,11 +3,13 @@ package ethapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/ethereum/go-ethereum/trie"
 )
 
 // view is what one request's reader may see of transactions, receipts
@@ -47,11 +49,30 @@ func (v *view) stateAt(hash common.Hash) (*state.StateDB, *types.Header) {
 	if st, ok := v.states[hash]; ok {
 		return st, v.heads[hash]
 	}
-	st, h, err := v.b.StateAndHeaderByNumberOrHash(v.ctx, rpc.BlockNumberOrHashWithHash(hash, false))
-	if err != nil {
-		st, h = nil, nil
-	}
+	st, h := VisibilityState(v.ctx, v.b, hash)
 	v.states[hash], v.heads[hash] = st, h
+	return st, h
+}
+
+// stateOpener opens states after blocks.
+type stateOpener interface {
+	StateAndHeaderByNumberOrHash(ctx context.Context, bnh rpc.BlockNumberOrHash) (*state.StateDB, *types.Header, error)
+}
+
+// VisibilityState opens the state in which the confidentiality of what
+// block hash holds is judged: the block's own, or the latest when the node
+// pruned the block's (a full node keeps the recent ones). A contract's code
+// does not change once deployed, so whether it is confidential does not
+// either; its hooks then answer as of now. Nil when neither opens (what
+// the block holds is then not shown).
+func VisibilityState(ctx context.Context, b stateOpener, hash common.Hash) (*state.StateDB, *types.Header) {
+	st, h, err := b.StateAndHeaderByNumberOrHash(ctx, rpc.BlockNumberOrHashWithHash(hash, false))
+	if missing := new(trie.MissingNodeError); errors.As(err, &missing) {
+		st, h, err = b.StateAndHeaderByNumberOrHash(ctx, rpc.BlockNumberOrHashWithNumber(rpc.LatestBlockNumber))
+	}
+	if err != nil {
+		return nil, nil
+	}
 	return st, h
 }
 

@@ -58,6 +58,8 @@ var (
 	pprofPort      = &cli.IntFlag{Name: "pprof.port", Usage: "pprof HTTP server listening port", Value: 6061}
 
 	cacheFlag    = &cli.IntFlag{Name: "cache", Usage: "Megabytes of memory allocated to database caching", Value: eth.DefaultConfig.DatabaseCache}
+	gcModeFlag   = &cli.StringFlag{Name: "gcmode", Usage: `State garbage collection: "full" keeps the states of the last 128 blocks, "archive" every block's`, Value: eth.GCModeFull}
+	gcInterval   = &cli.DurationFlag{Name: "gc.interval", Usage: "How often a full node looks for state no recent block reaches", Value: eth.DefaultGCInterval}
 	poolSlots    = &cli.IntFlag{Name: "txpool.globalslots", Usage: "Maximum number of transactions in the pool", Value: eth.DefaultPoolConfig.GlobalSlots}
 	poolAccount  = &cli.IntFlag{Name: "txpool.accountslots", Usage: "Maximum number of pooled transactions per account", Value: eth.DefaultPoolConfig.AccountSlots}
 	poolQueue    = &cli.IntFlag{Name: "txpool.accountqueue", Usage: "Maximum number of gapped (future) transactions per account", Value: eth.DefaultPoolConfig.AccountQueue}
@@ -72,7 +74,7 @@ var nodeFlags = []cli.Flag{
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
 	logQueryLimit, logRangeLimit, logResultLimit, teeFlag, rpcTLS, recoveryModeFlag,
 	metricsEnabled, metricsAddr, metricsPort, pprofEnabled, pprofAddr, pprofPort,
-	cacheFlag, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
+	cacheFlag, gcModeFlag, gcInterval, poolSlots, poolAccount, poolQueue, poolPriceMin, poolBump,
 	raftAddr, raftID, raftHeartbeat, raftSnapshot, raftSnapEvery, raftTrailing, raftPlaintext,
 	unlockFlag, passwordFlag, insecureUnlockFlag,
 }
@@ -205,6 +207,12 @@ func applyFlags(ctx *cli.Context, cfg *Config) error {
 			return fmt.Errorf("invalid --cache %d: want at least 16 (MiB)", c)
 		}
 		e.DatabaseCache, e.TrieCache = c, c/2
+	}
+	if set(gcModeFlag.Name) {
+		e.GCMode = ctx.String(gcModeFlag.Name)
+	}
+	if set(gcInterval.Name) {
+		e.GCInterval = ctx.Duration(gcInterval.Name)
 	}
 	if set(poolSlots.Name) {
 		e.Pool.GlobalSlots = ctx.Int(poolSlots.Name)
