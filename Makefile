@@ -1,7 +1,7 @@
 GO  ?= go
 BIN := build/bin
 
-.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench lint clean demo enclave
+.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench soak lint clean demo enclave
 
 all: build
 
@@ -63,6 +63,11 @@ bench: build
 	NODES=3 OUT_DIR=$$D/3vn ./scripts/bench.sh && \
 	NODE_KIND=refnode NODE_BIN=$(BIN)/refnode RUNS="transfer erc20" OUT_DIR=$$D/refnode ./scripts/bench.sh && \
 	./scripts/bench-compare.sh $$D
+
+# Long run at a steady rate: per-minute latency, disk and RSS over time
+# (scripts/soak.sh; SOAK_MINUTES, SOAK_RATE).
+soak: build
+	./scripts/soak.sh
 
 lint:
 	gofmt -l $$(git ls-files '*.go')

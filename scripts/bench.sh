@@ -31,6 +31,9 @@
 #   SETTLE [15]           seconds of idle between runs (background indexing, compaction)
 #   NODES [1]             3 (or more): a Raft cluster started with scripts/devnet.sh,
 #                         load spread across all nodes round-robin
+#   SAMPLE_EVERY [0]      seconds: also record, in OUT_DIR/samples.tsv, the head,
+#                         the data directory's bytes and the largest node RSS
+#                         that often while the runs go (0 = no); see scripts/soak.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +63,7 @@ STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-60}
 KEEP_DATADIR=${KEEP_DATADIR:-0}
 NODES=${NODES:-1}
 SETTLE=${SETTLE:-15}
+SAMPLE_EVERY=${SAMPLE_EVERY:-0}
 
 for bin in "$NODE_BIN" "$BENCH_BIN"; do
 	if [[ ! -x $bin ]]; then
@@ -94,8 +98,13 @@ rpc() { # rpc URL METHOD -> JSON response on stdout
 
 DATADIR=$(mktemp -d "${TMPDIR:-/tmp}/cocobench-node.XXXXXX")
 NODE_PID=""
+SAMPLER_PID=""
 cleanup() {
 	local rc=$?
+	if [[ -n $SAMPLER_PID ]]; then
+		kill "$SAMPLER_PID" 2>/dev/null || true
+		wait "$SAMPLER_PID" 2>/dev/null || true
+	fi
 	if [[ -n $NODE_PID ]] && kill -0 "$NODE_PID" 2>/dev/null; then
 		kill -TERM "$NODE_PID" 2>/dev/null || true
 		for ((i = 0; i < 150; i++)); do
@@ -231,6 +240,7 @@ echo "bench: node up at $HTTP_URL (ws $WS_URL), chain id $(chain_id)"
 
 # The node processes whose CPU per committed transaction cocobench reports.
 CPU_ARGS=()
+NODE_PIDS=()
 if ((NODES > 1)); then
 	# Name the leader once one is elected (a few seconds at most).
 	leader=0
@@ -247,9 +257,34 @@ if ((NODES > 1)); then
 		name="node$i"
 		((i == leader)) && name="node$i (leader)"
 		CPU_ARGS+=(--node-pid "$pid" --node-name "$name")
+		NODE_PIDS+=("$pid")
 	done
 else
 	CPU_ARGS=(--node-pid "$NODE_PID" --node-name "$NODE_KIND")
+	NODE_PIDS=("$NODE_PID")
+fi
+
+# sample records, every SAMPLE_EVERY seconds: seconds since start, head
+# block, bytes under the data directory, largest node RSS (KiB).
+sample() {
+	local t0=$SECONDS out head disk rss r p
+	printf 'seconds\thead\tdisk_bytes\tmax_rss_kib\n' >"$OUT_DIR/samples.tsv"
+	while sleep "$SAMPLE_EVERY"; do
+		out=$(rpc "$HTTP_URL" eth_blockNumber 2>/dev/null || true)
+		head=0
+		[[ $out =~ \"result\":\"(0x[0-9a-fA-F]+)\" ]] && head=$((BASH_REMATCH[1]))
+		disk=$(du -sb "$DATADIR" 2>/dev/null | cut -f1)
+		rss=0
+		for p in "${NODE_PIDS[@]}"; do
+			r=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+			((${r:-0} > rss)) && rss=$r
+		done
+		printf '%d\t%d\t%s\t%s\n' $((SECONDS - t0)) "$head" "${disk:-0}" "$rss" >>"$OUT_DIR/samples.tsv"
+	done
+}
+if ((SAMPLE_EVERY > 0)); then
+	sample &
+	SAMPLER_PID=$!
 fi
 
 common_args=(--ws "$WS_URL" --senders "$SENDERS" --conns "$CONNS" --timeout "$TIMEOUT")

@@ -82,6 +82,10 @@ var (
 		Name:  "duration",
 		Usage: "cap on the measured phase (0 = none)",
 	}
+	windowFlag = &cli.DurationFlag{
+		Name:  "window",
+		Usage: "also report latency per window of this length of submission time (0 = no)",
+	}
 	timeoutFlag = &cli.DurationFlag{
 		Name:  "timeout",
 		Usage: "give up when no transaction was sent or included for this long",
@@ -171,7 +175,7 @@ func main() {
 		Usage: "measure committed throughput and latency of a node over JSON-RPC",
 		Flags: []cli.Flag{
 			rpcFlag, wsFlag, keyFlag, modeFlag, sendersFlag, txsFlag, rateFlag, batchFlag,
-			connsFlag, durationFlag, timeoutFlag, jsonFlag, labelFlag, seedFlag, recipientsFlag,
+			connsFlag, durationFlag, windowFlag, timeoutFlag, jsonFlag, labelFlag, seedFlag, recipientsFlag,
 			valueFlag, tipFlag, maxFeeFlag, erc20GasFlag, inflightFlag, pollFlag, setupTimeoutFlag,
 			pprofFlag, cpuProfileFlag, cpuProfileSecondsFlag, nodePIDFlag, nodeNameFlag, verbosityFlag,
 		},
@@ -382,7 +386,7 @@ func run(c *cli.Context) error {
 	}
 	reason := measure(ctx, mc, tr, batches, uint64(startBlock))
 
-	res := tr.result()
+	res := tr.resultWindows(c.Duration(windowFlag.Name))
 	if len(meter.pids) > 0 {
 		res.RecoveryMicros = recovery
 		res.NodeCPU = meter.finish(res.Committed, recovery)

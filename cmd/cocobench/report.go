@@ -46,6 +46,9 @@ func printSummary(w io.Writer, r *Result) {
 	l := r.Latency
 	fmt.Fprintf(w, "   latency:    p50 %s  p90 %s  p99 %s  max %s  (mean %s, min %s, n=%d)\n",
 		fmtMs(l.P50), fmtMs(l.P90), fmtMs(l.P99), fmtMs(l.Max), fmtMs(l.Mean), fmtMs(l.Min), l.Count)
+	for _, win := range r.Windows {
+		fmt.Fprintf(w, "   from %5.0fs: p50 %s  p99 %s  (n=%d)\n", win.StartSeconds, fmtMs(win.P50), fmtMs(win.P99), win.Count)
+	}
 	if r.Blocks > 0 {
 		fmt.Fprintf(w, "   blocks:     %d (#%d..#%d), mean %.1f txs/block, max %d; max base fee %s\n",
 			r.Blocks, r.FirstBlock, r.LastBlock, r.MeanTxsPerBlock, r.MaxTxsPerBlock, fmtWei(r.MaxBaseFeeWei))

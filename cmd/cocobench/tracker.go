@@ -276,6 +276,9 @@ type Result struct {
 	CommittedTPS  float64 `json:"committed_tps"`
 
 	Latency LatencyStats `json:"latency"`
+	// Windows are the latencies of the transactions submitted in each
+	// successive window (--window), for long runs.
+	Windows []WindowStats `json:"windows,omitempty"`
 
 	Blocks          int         `json:"blocks"`
 	FirstBlock      uint64      `json:"first_block"`
@@ -315,7 +318,18 @@ func (r *Result) explainMissing(feeCap *big.Int) {
 
 // result computes the Result from what was recorded. Fields describing the
 // configuration are left for the caller.
-func (t *tracker) result() *Result {
+// WindowStats are the inclusion latencies of the transactions submitted
+// in one window of a run.
+type WindowStats struct {
+	StartSeconds float64 `json:"start_s"` // from the first submission
+	LatencyStats
+}
+
+func (t *tracker) result() *Result { return t.resultWindows(0) }
+
+// resultWindows is result with the latencies also split by submission
+// time into windows of the given length (0: none).
+func (t *tracker) resultWindows(window time.Duration) *Result {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := &Result{Submitted: t.sent, Committed: t.committed, Failed: t.failed}
@@ -339,6 +353,7 @@ func (t *tracker) result() *Result {
 
 	var (
 		lats     []time.Duration
+		windows  [][]time.Duration
 		lastIncl = int64(-1)
 		gaps     = t.nonceGapsLocked()
 	)
@@ -348,7 +363,15 @@ func (t *tracker) result() *Result {
 			if st == txCommitted {
 				sent := t.batchSent[t.txBatch[i]]
 				if sent >= 0 {
-					lats = append(lats, time.Duration(max(0, t.inclAt[i]-sent)))
+					lat := time.Duration(max(0, t.inclAt[i]-sent))
+					lats = append(lats, lat)
+					if window > 0 && firstSent >= 0 {
+						w := int((sent - firstSent) / int64(window))
+						for len(windows) <= w {
+							windows = append(windows, nil)
+						}
+						windows[w] = append(windows[w], lat)
+					}
 				}
 				lastIncl = max(lastIncl, t.inclAt[i])
 			}
@@ -368,6 +391,9 @@ func (t *tracker) result() *Result {
 		r.CommittedTPS = float64(t.committed) / r.CommitSeconds
 	}
 	r.Latency = summarizeLatencies(lats)
+	for i, w := range windows {
+		r.Windows = append(r.Windows, WindowStats{StartSeconds: (time.Duration(i) * window).Seconds(), LatencyStats: summarizeLatencies(w)})
+	}
 
 	for _, msg := range t.errOrder {
 		r.RejectedErrors = append(r.RejectedErrors, fmt.Sprintf("%s (x%d)", msg, t.errCounts[msg]))

@@ -72,6 +72,13 @@ func TestTrackerResult(t *testing.T) {
 	if r.Latency != want {
 		t.Fatalf("latency %+v, want %+v", r.Latency, want)
 	}
+	// By submission window of 15 ms: tx0 and tx2 in the first, tx4 in the
+	// second.
+	wr := tr.resultWindows(time.Duration(15 * ms))
+	if len(wr.Windows) != 2 || wr.Windows[0].Count != 2 || wr.Windows[0].P50 != 100 || wr.Windows[0].P99 != 290 ||
+		wr.Windows[1].Count != 1 || wr.Windows[1].P99 != 280 || wr.Windows[1].StartSeconds != 0.015 {
+		t.Fatalf("windows %+v", wr.Windows)
+	}
 	if r.SubmitSeconds != 0.025 || r.SubmittedTPS != 6/0.025 {
 		t.Fatalf("submit: %v s, %v tx/s", r.SubmitSeconds, r.SubmittedTPS)
 	}
