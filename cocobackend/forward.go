@@ -53,7 +53,8 @@ type Forwarder struct {
 	wg     sync.WaitGroup
 	conn   net.Conn
 	connTo string
-	used   time.Time // last write on conn
+	used   time.Time     // last write on conn
+	bw     *bufio.Writer // reused by every write (only the loop writes)
 }
 
 // maxForwardQueue bounds what waits for a leader; beyond it the oldest
@@ -133,7 +134,11 @@ func (f *Forwarder) write(batch [][]byte) error {
 		}
 		f.conn, f.connTo = conn, addr
 	}
-	w := bufio.NewWriterSize(f.conn, 256<<10)
+	if f.bw == nil {
+		f.bw = bufio.NewWriterSize(f.conn, 256<<10)
+	}
+	w := f.bw
+	w.Reset(f.conn) // drops what a failed write left
 	f.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	for len(batch) > 0 {
 		n, size := 0, 0

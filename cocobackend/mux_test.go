@@ -428,6 +428,9 @@ func serveForwarded(t *testing.T, m *cocobackend.Mux) <-chan received {
 	t.Helper()
 	out := make(chan received, 16)
 	done := make(chan struct{})
+	// The channel exists before this returns: a stream opened before the
+	// goroutine below runs would otherwise be refused as unknown.
+	m.Listener(cocobackend.ChannelForward)
 	go func() {
 		defer close(done)
 		cocobackend.ServeForwarded(m, func(from *cocobackend.AuthPeer, items [][]byte) {
