@@ -78,13 +78,14 @@ type pruner struct {
 	below atomic.Uint64
 
 	afterMark func() // test hook between mark and sweep
+	pace      bool   // sleep between pieces of a round (off in tests)
 }
 
 func newPruner(c *Chain, keep uint64) *pruner {
 	if keep == 0 {
 		keep = DefaultKeepStates
 	}
-	return &pruner{chain: c, keep: keep, stop: make(chan struct{})}
+	return &pruner{chain: c, keep: keep, stop: make(chan struct{}), pace: true}
 }
 
 // wrote records the nodes of a block being committed; called under the
@@ -164,7 +165,22 @@ func (p *pruner) run(quit <-chan struct{}) (pruneStats, error) {
 		return pruneStats{}, errPruneAborted
 	default:
 	}
+	// aborted is polled between pieces of work; it also paces the round
+	// to about a quarter of one core (sleeping three times what the piece
+	// took), so that a round spreads out instead of starving the chain.
+	lastPause := time.Now()
 	aborted := func() bool {
+		if p.pace {
+			worked := time.Since(lastPause)
+			select {
+			case <-quit:
+				return true
+			case <-stop:
+				return true
+			case <-time.After(3 * worked):
+			}
+			lastPause = time.Now()
+		}
 		select {
 		case <-quit:
 			return true
@@ -226,11 +242,11 @@ func (p *pruner) run(quit <-chan struct{}) (pruneStats, error) {
 		if len(cands) == 0 {
 			return nil
 		}
-		c.writeMu.Lock()
-		defer c.writeMu.Unlock()
-		if aborted() {
+		if aborted() { // paces, so not under the lock
 			return errPruneAborted
 		}
+		c.writeMu.Lock()
+		defer c.writeMu.Unlock()
 		batch := c.db.NewBatch()
 		for _, k := range cands {
 			if _, ok := p.written[common.BytesToHash(k)]; ok {
@@ -242,7 +258,10 @@ func (p *pruner) run(quit <-chan struct{}) (pruneStats, error) {
 		cands = cands[:0]
 		return batch.Write()
 	}
-	for it.Next() {
+	for n := 1; it.Next(); n++ {
+		if n%(16*batchKeys) == 0 && aborted() {
+			return st, errPruneAborted
+		}
 		k := it.Key()
 		if len(k) != common.HashLength {
 			continue

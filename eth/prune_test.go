@@ -35,6 +35,9 @@ func newPruningService(t *testing.T, mode string, keep uint64) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.chain.pruner != nil {
+		s.chain.pruner.pace = false
+	}
 	return s
 }
 
