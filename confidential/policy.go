@@ -98,6 +98,9 @@ func isTrue(out []byte) bool {
 // the code, remembered by code hash.
 func (p *policy) confidential(st *state.StateDB, header *types.Header, addr common.Address) bool {
 	codeHash := st.GetCodeHash(addr)
+	if st.Error() != nil {
+		return true // a state that cannot be read shows nothing
+	}
 	if codeHash == (common.Hash{}) || codeHash == types.EmptyCodeHash {
 		return false
 	}

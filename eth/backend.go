@@ -214,6 +214,11 @@ func NewService(stack *node.Node, db ethdb.Database, kv ethdb.KeyValueStore, cfg
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			chain.Close() // stops the flat state's generator, which writes to db
+		}
+	}()
 	pool, err := NewTxPool(cfg.Pool, chain)
 	if err != nil {
 		return nil, err

@@ -71,10 +71,11 @@ type pruner struct {
 	stop   chan struct{} // closed by halt to abort the running round
 	halted bool
 
-	lastHead uint64 // head at the start of the last completed round
-	// below is the lowest block whose state the last round kept: states
-	// under it are gone from disk (caches may still hold pieces of them,
-	// which must not make a pruned state look readable).
+	lastHead uint64 // head at the start of the last completed round; the pruning goroutine's only
+	// below is the lowest block whose state the last round (or the running
+	// one) keeps: states under it are gone from disk, or going (caches may
+	// still hold pieces of them, which must not make a pruned state look
+	// readable).
 	below atomic.Uint64
 
 	afterMark func() // test hook between mark and sweep
@@ -193,7 +194,11 @@ func (p *pruner) run(quit <-chan struct{}) (pruneStats, error) {
 	start := time.Now()
 	c := p.chain
 
-	// 1. The roots to keep, and recording from now on.
+	// 1. The roots to keep, and recording from now on. A node that
+	// installed a snapshot of the head state alone holds fewer: the roots
+	// stop at the first state not on disk. From here on, the states below
+	// the window count as pruned (before anything is deleted, so that no
+	// read meets a state half gone).
 	c.writeMu.Lock()
 	head := c.head.Load()
 	var roots []common.Hash
@@ -203,11 +208,15 @@ func (p *pruner) run(quit <-chan struct{}) (pruneStats, error) {
 			c.writeMu.Unlock()
 			return pruneStats{}, fmt.Errorf("header %d missing", n)
 		}
+		if ok, _ := c.db.Has(h.Root[:]); !ok && len(roots) > 0 {
+			break
+		}
 		roots = append(roots, h.Root)
 		if n == 0 || uint64(len(roots)) == p.keep {
 			break
 		}
 	}
+	p.below.Store(head.Number.Uint64() + 1 - uint64(len(roots)))
 	p.written = make(map[common.Hash]struct{})
 	c.writeMu.Unlock()
 	defer func() {
@@ -285,7 +294,6 @@ func (p *pruner) run(quit <-chan struct{}) (pruneStats, error) {
 		return st, err
 	}
 	p.lastHead = st.Head
-	p.below.Store(st.Head + 1 - uint64(st.Roots))
 	st.Elapsed = time.Since(start)
 	return st, nil
 }

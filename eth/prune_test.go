@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/ethereum/go-ethereum/trie"
@@ -23,15 +24,22 @@ import (
 // bytes of calldata in slot 0.
 var setterCode = common.FromHex("6007600c60003960076000f3" + "60003560005500")
 
+// newPruningService opens a service on an in-memory database in the given
+// gc mode, its rounds unpaced.
 func newPruningService(t *testing.T, mode string, keep uint64) *Service {
 	t.Helper()
 	db := rawdb.NewMemoryDatabase()
+	return serviceOnStore(t, db, db, mode, keep)
+}
+
+func serviceOnStore(t *testing.T, db ethdb.Database, kv ethdb.KeyValueStore, mode string, keep uint64) *Service {
+	t.Helper()
 	if _, err := InitChain(db, genesis.Dev()); err != nil {
 		t.Fatal(err)
 	}
 	cfg := DefaultConfig
 	cfg.GCMode, cfg.KeepStates = mode, keep
-	s, err := NewService(nil, db, db, cfg, nil)
+	s, err := NewService(nil, db, kv, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +141,13 @@ func TestPruningKeepsRecentStates(t *testing.T) {
 		nonce += 2
 	}
 	before := trieNodesOnDisk(c)
+	// While the round runs, before anything is deleted, the old states
+	// already answer as pruned: no read meets one half gone.
+	c.pruner.afterMark = func() {
+		if _, _, err := s.RPCBackend().StateAndHeaderByNumberOrHash(t.Context(), rpc.BlockNumberOrHashWithNumber(1)); err == nil {
+			t.Error("block 1's state readable while the round deletes it")
+		}
+	}
 	st, err := c.pruner.run(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -225,16 +240,7 @@ func openStoreService(t *testing.T, mode string, keep uint64) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { kv.Close() })
-	db := rawdb.NewDatabase(kv)
-	if _, err := InitChain(db, genesis.Dev()); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig
-	cfg.GCMode, cfg.KeepStates = mode, keep
-	s, err := NewService(nil, db, kv, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := serviceOnStore(t, rawdb.NewDatabase(kv), kv, mode, keep)
 	t.Cleanup(func() { s.chain.Close() })
 	return s
 }
@@ -275,6 +281,11 @@ func TestSnapshotCarriesCurrentState(t *testing.T) {
 				}
 				if older == nil {
 					t.Fatal("an older state travelled in a pruning node's snapshot")
+				}
+				// The installing node prunes from what it holds: the head
+				// state alone.
+				if st, err := dst.chain.pruner.run(nil); err != nil || st.Roots != 1 {
+					t.Fatalf("pruning after the install: %+v, %v", st, err)
 				}
 			case GCModeArchive:
 				if dstNodes != srcNodes || older != nil {
