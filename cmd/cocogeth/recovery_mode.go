@@ -272,6 +272,9 @@ func runRecovery(ctx context.Context, stack *node.Node, cfg *node.Config, tlsCon
 	if host == "" {
 		host = "127.0.0.1"
 	}
+	if tlsConf == nil && !isLoopbackHost(host) {
+		return fmt.Errorf("recovery serves members' shares, which must not cross a network in clear: on %s it needs --rpc.tls (or listen on 127.0.0.1)", host)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(cfg.HTTPPort)))
 	if err != nil {
 		return fmt.Errorf("recovery server: %w", err)
@@ -371,4 +374,13 @@ func (k recoveredKeys) Secret(e uint64) ([]byte, error) {
 		return s, nil
 	}
 	return k.held.Secret(e)
+}
+
+// isLoopbackHost tells a host name or address that stays on this machine.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -88,3 +88,22 @@ func TestRecoveryAPIRefusesWhatIsNotAValidShare(t *testing.T) {
 		t.Fatalf("records %+v", got)
 	}
 }
+
+// Shares never cross a network in clear: the recovering node serves plain
+// HTTP only on loopback, and the member's tool sends over plain HTTP only
+// to this machine.
+func TestRecoverySharesStayOffTheNetworkInClear(t *testing.T) {
+	for host, ok := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "0.0.0.0": false, "10.0.0.3": false, "node1.example": false} {
+		if got := isLoopbackHost(host); got != ok {
+			t.Errorf("isLoopbackHost(%q) = %v, want %v", host, got, ok)
+		}
+	}
+	for endpoint, ok := range map[string]bool{
+		"http://127.0.0.1:8545": true, "http://localhost:8545": true, "https://10.0.0.3:8545": true,
+		"http://10.0.0.3:8545": false, "http://node1.example:8545": false, "ws://127.0.0.1:8546": false, "": false,
+	} {
+		if err := shareEndpointAllowed(endpoint); (err == nil) != ok {
+			t.Errorf("shareEndpointAllowed(%q) = %v, want allowed %v", endpoint, err, ok)
+		}
+	}
+}

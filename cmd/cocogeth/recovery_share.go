@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -102,6 +103,9 @@ func decryptShares(key *recovery.PrivateKey, recs map[uint64]*recovery.Record) (
 
 func submitShares(ctx *cli.Context, key *recovery.PrivateKey) error {
 	endpoint := ctx.String(rpcFlag.Name)
+	if err := shareEndpointAllowed(endpoint); err != nil {
+		return err
+	}
 	var served *x509.Certificate
 	c, err := dialAttested(ctx.Context, endpoint, "", &served)
 	if err != nil {
@@ -324,4 +328,24 @@ which any goleveldb tool reads. Prints the head block.`,
 		fmt.Fprintf(ctx.App.Writer, "decrypted %d records to %s; head block %d %s\n", n, outDir, num, head.Hex())
 		return nil
 	},
+}
+
+// shareEndpointAllowed refuses to send shares in clear over a network:
+// plain http only to this machine, anything remote over https (whose
+// certificate dialAttested checks).
+func shareEndpointAllowed(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return fmt.Errorf("bad --rpc %q: %v", endpoint, err)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("refusing to send recovery shares in clear to %s: use https (the node runs with --rpc.tls)", u.Host)
+	}
+	return fmt.Errorf("--rpc %q: want an http(s) URL", endpoint)
 }
