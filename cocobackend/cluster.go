@@ -72,6 +72,9 @@ type ClusterConfig struct {
 	// OnCorrupt is called once when a store meets a damaged file after
 	// it opened (store.Options.OnCorrupt); a node stops on it.
 	OnCorrupt func(error)
+	// SelfAttestation is what this node's TEE proves of it (kind and code
+	// identity), shown as its own line of the network view.
+	SelfAttestation SelfAttestation
 }
 
 // Network is where a cluster node listens for node-to-node connections
@@ -155,6 +158,8 @@ type Cluster struct {
 	mux       *Mux
 	store     *store.RaftStore
 	fwd       *Forwarder
+	fsm       FSM
+	status    statusCache
 	newLeader chan struct{}
 	quit      chan struct{}
 	wg        sync.WaitGroup
@@ -193,7 +198,7 @@ func NewCluster(cfg ClusterConfig, fsm FSM) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node-to-node listener: %w", err)
 	}
-	c := &Cluster{cfg: cfg, newLeader: make(chan struct{}, 1), quit: make(chan struct{})}
+	c := &Cluster{cfg: cfg, fsm: fsm, newLeader: make(chan struct{}, 1), quit: make(chan struct{})}
 	c.mux = NewMux(ln, dialer, cfg.Guard)
 	fail := func(err error) (*Cluster, error) {
 		c.mux.Close()
@@ -272,10 +277,14 @@ func (c *Cluster) Start() error {
 			serveKeys(c.mux, c.cfg.Keys)
 		}()
 	}
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go func() {
 		defer c.wg.Done()
 		ServeForwarded(c.mux, c.cfg.Forwarded)
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.serveStatus()
 	}()
 	go func() {
 		defer c.wg.Done()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
 	"github.com/ethereum/go-ethereum/core/state"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -196,6 +197,11 @@ func (api *GovAPI) Proposals(ctx context.Context, open *bool, bnh *rpc.BlockNumb
 type GovernanceInfo struct {
 	Address common.Address  `json:"address"`
 	ABI     json.RawMessage `json:"abi"`
+	// Selectors maps each function's signature ("vote(uint256,bool)") to
+	// its 4-byte selector, and Events each event's signature to its topic,
+	// for clients without Keccak-256 (the dashboard in a browser).
+	Selectors map[string]hexutil.Bytes `json:"selectors"`
+	Events    map[string]common.Hash   `json:"events"`
 }
 
 // Governance returns the address of the governance contract and its ABI
@@ -204,5 +210,14 @@ func (api *GovAPI) Governance() (*GovernanceInfo, error) {
 	if !api.b.Spec().Coco.Governed() {
 		return nil, errNoConstitution
 	}
-	return &GovernanceInfo{Address: governance.Address, ABI: json.RawMessage(governance.ABIJSON)}, nil
+	a := governance.ABI()
+	info := &GovernanceInfo{Address: governance.Address, ABI: json.RawMessage(governance.ABIJSON),
+		Selectors: make(map[string]hexutil.Bytes, len(a.Methods)), Events: make(map[string]common.Hash, len(a.Events))}
+	for _, m := range a.Methods {
+		info.Selectors[m.Sig] = m.ID
+	}
+	for _, e := range a.Events {
+		info.Events[e.Sig] = e.ID
+	}
+	return info, nil
 }

@@ -1,6 +1,7 @@
 package ethapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math/big"
@@ -10,6 +11,7 @@ import (
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -106,5 +108,16 @@ func TestGovAPIViews(t *testing.T) {
 	var abi []map[string]any
 	if err := json.Unmarshal(info.ABI, &abi); err != nil || len(abi) == 0 {
 		t.Errorf("abi: %v", err)
+	}
+	// Selectors and topics are Keccak-256 of the signatures, for clients
+	// that cannot hash (the dashboard).
+	if got, want := info.Selectors["vote(uint256,bool)"], crypto.Keccak256([]byte("vote(uint256,bool)"))[:4]; !bytes.Equal(got, want) {
+		t.Errorf("vote selector %x, want %x", got, want)
+	}
+	if got, want := info.Events["ConstitutionChanged(uint64,uint256)"], crypto.Keccak256Hash([]byte("ConstitutionChanged(uint64,uint256)")); got != want {
+		t.Errorf("ConstitutionChanged topic %s, want %s", got, want)
+	}
+	if len(info.Selectors) != len(governance.ABI().Methods) || len(info.Events) != len(governance.ABI().Events) {
+		t.Errorf("%d selectors and %d topics for the ABI's %d functions and %d events", len(info.Selectors), len(info.Events), len(governance.ABI().Methods), len(governance.ABI().Events))
 	}
 }

@@ -1,0 +1,250 @@
+package cocobackend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/log"
+)
+
+// ChannelStatus carries one node's status to a peer that asks (the
+// dashboard's view of the network). Like every channel it is open only to
+// authenticated, admitted nodes when the mux has a guard.
+const ChannelStatus byte = 'S'
+
+const (
+	// statusTimeout bounds one status exchange with a peer.
+	statusTimeout = 2 * time.Second
+	// statusMaxBytes bounds a status a peer sends.
+	statusMaxBytes = 16 << 10
+	// statusCacheFor is how long a network view is reused: any number of
+	// dashboards polling cost the peers one exchange per period.
+	statusCacheFor = 500 * time.Millisecond
+)
+
+// NodeStatus is one validating node as the network view shows it. The
+// node reports its Raft state itself; its TEE kind and code identity are
+// what its attestation on the authenticated channel proved, never what it
+// claims.
+type NodeStatus struct {
+	ID        string `json:"id"`
+	Address   string `json:"address"`
+	Self      bool   `json:"self"`
+	Reachable bool   `json:"reachable"`
+	// Error says why the node could not be asked (unreachable, refused).
+	Error        string `json:"error,omitempty"`
+	Role         string `json:"role"`
+	Leader       string `json:"leader"`
+	Term         uint64 `json:"term"`
+	AppliedIndex uint64 `json:"appliedIndex"`
+	CommitIndex  uint64 `json:"commitIndex"`
+	LastLogIndex uint64 `json:"lastLogIndex"`
+	// Lag is how many entries its applied index is behind the highest
+	// applied index of the view.
+	Lag    uint64 `json:"lag"`
+	Halted string `json:"halted,omitempty"`
+	// TEE is the attested TEE kind ("simulation" is no enclave at all),
+	// "unattested" when the channel proves none.
+	TEE      string        `json:"tee"`
+	Code     hexutil.Bytes `json:"code,omitempty"`
+	LastSeen time.Time     `json:"lastSeen"`
+}
+
+// wireStatus is what a node sends of itself on ChannelStatus.
+type wireStatus struct {
+	ID           string `json:"id"`
+	Role         string `json:"role"`
+	Leader       string `json:"leader"`
+	Term         uint64 `json:"term"`
+	AppliedIndex uint64 `json:"appliedIndex"`
+	CommitIndex  uint64 `json:"commitIndex"`
+	LastLogIndex uint64 `json:"lastLogIndex"`
+	Halted       string `json:"halted,omitempty"`
+}
+
+// SelfAttestation is what this node's own TEE proves of it, for its own
+// line of the network view.
+type SelfAttestation struct {
+	TEE  string
+	Code common.Hash
+}
+
+// ownStatus is this node's status as it sends it.
+func (c *Cluster) ownStatus() wireStatus {
+	st := c.Raft.Stats()
+	num := func(k string) uint64 { v, _ := strconv.ParseUint(st[k], 10, 64); return v }
+	leader, _ := c.Raft.Leader()
+	w := wireStatus{
+		ID: c.cfg.Self.ID, Role: c.Raft.Role(), Leader: leader, Term: num("term"),
+		AppliedIndex: c.fsm.AppliedIndex(), CommitIndex: num("commit_index"), LastLogIndex: num("last_log_index"),
+	}
+	if err := c.Raft.Halted(); err != nil {
+		w.Halted = err.Error()
+	}
+	return w
+}
+
+// serveStatus answers every connection on the status channel with this
+// node's status.
+func (c *Cluster) serveStatus() {
+	c.mux.acceptEach(ChannelStatus, func(conn net.Conn) {
+		conn.SetDeadline(time.Now().Add(statusTimeout))
+		b, err := json.Marshal(c.ownStatus())
+		if err != nil {
+			return
+		}
+		conn.Write(b)
+	})
+}
+
+// askStatus asks the node at addr for its status.
+func (c *Cluster) askStatus(ctx context.Context, addr string) (wireStatus, *AuthPeer, error) {
+	var w wireStatus
+	timeout := statusTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = time.Until(d)
+	}
+	conn, p, err := dialChannel(c.mux.dialer, c.mux.guard, ChannelStatus, addr, timeout)
+	if err != nil {
+		return w, nil, err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(timeout))
+	b, err := io.ReadAll(io.LimitReader(conn, statusMaxBytes+1))
+	if err != nil {
+		return w, nil, err
+	}
+	if len(b) > statusMaxBytes {
+		return w, nil, errors.New("status too large")
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return w, nil, errors.New("malformed status")
+	}
+	return w, p, nil
+}
+
+// statusCache keeps the last network view for statusCacheFor.
+type statusCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	nodes []NodeStatus
+}
+
+// Network returns every server of the Raft configuration with its status:
+// this node's own, and each peer's as it answers on the status channel
+// (in parallel, each bounded by a timeout). A peer that cannot be asked
+// is listed unreachable with the reason.
+func (c *Cluster) Network(ctx context.Context) ([]NodeStatus, error) {
+	c.status.mu.Lock()
+	defer c.status.mu.Unlock()
+	if time.Since(c.status.at) < statusCacheFor && c.status.nodes != nil {
+		return cloneStatus(c.status.nodes), nil
+	}
+	servers, err := c.Raft.Servers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NodeStatus, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		out[i] = NodeStatus{ID: s.ID, Address: s.Address, Role: "unknown"}
+		if s.ID == c.cfg.Self.ID {
+			out[i].Self = true
+			out[i].fill(c.ownStatus(), time.Now())
+			out[i].TEE, out[i].Code = c.selfTEE()
+			continue
+		}
+		wg.Add(1)
+		go func(n *NodeStatus) {
+			defer wg.Done()
+			w, p, err := c.askStatus(ctx, n.Address)
+			if err != nil {
+				n.Error = err.Error()
+				log.Debug("Node status unavailable", "id", n.ID, "err", err)
+				return
+			}
+			if w.ID != n.ID {
+				n.Error = "answered as node " + w.ID
+				return
+			}
+			n.fill(w, time.Now())
+			n.TEE = "unattested"
+			if p != nil && p.TEE != "" {
+				n.TEE = p.TEE
+				n.Code = p.Code[:]
+			}
+		}(&out[i])
+	}
+	wg.Wait()
+	var top uint64
+	for _, n := range out {
+		if n.Reachable && n.AppliedIndex > top {
+			top = n.AppliedIndex
+		}
+	}
+	for i := range out {
+		if out[i].Reachable {
+			out[i].Lag = top - out[i].AppliedIndex
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	c.status.at, c.status.nodes = time.Now(), out
+	return cloneStatus(out), nil
+}
+
+func (n *NodeStatus) fill(w wireStatus, at time.Time) {
+	n.Reachable, n.Role, n.Leader, n.Term = true, w.Role, w.Leader, w.Term
+	n.AppliedIndex, n.CommitIndex, n.LastLogIndex, n.Halted = w.AppliedIndex, w.CommitIndex, w.LastLogIndex, w.Halted
+	n.LastSeen = at.UTC()
+}
+
+func (c *Cluster) selfTEE() (string, hexutil.Bytes) {
+	a := c.cfg.SelfAttestation
+	if a.TEE == "" {
+		return "unattested", nil
+	}
+	return a.TEE, a.Code[:]
+}
+
+func cloneStatus(in []NodeStatus) []NodeStatus { return append([]NodeStatus(nil), in...) }
+
+// NetworkAPI is coco_network: the validating nodes and their health, for
+// the dashboard and for tools.
+type NetworkAPI struct {
+	view func(context.Context) ([]NodeStatus, error)
+}
+
+// NewNetworkAPI serves view.
+func NewNetworkAPI(view func(context.Context) ([]NodeStatus, error)) *NetworkAPI {
+	return &NetworkAPI{view: view}
+}
+
+// Network returns every validating node with its id, address, Raft role,
+// leader, applied index and lag behind the most advanced node, health and
+// attested TEE kind and code identity.
+func (api *NetworkAPI) Network(ctx context.Context) ([]NodeStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	defer cancel()
+	return api.view(ctx)
+}
+
+// SoloNetwork is the network view of a single validating node.
+func SoloNetwork(id string, applied func() uint64, self SelfAttestation) func(context.Context) ([]NodeStatus, error) {
+	return func(context.Context) ([]NodeStatus, error) {
+		n := NodeStatus{ID: id, Self: true, Reachable: true, Role: "leader", Leader: id,
+			AppliedIndex: applied(), CommitIndex: applied(), LastLogIndex: applied(), TEE: "unattested", LastSeen: time.Now().UTC()}
+		if self.TEE != "" {
+			n.TEE, n.Code = self.TEE, self.Code[:]
+		}
+		return []NodeStatus{n}, nil
+	}
+}
