@@ -1,7 +1,7 @@
 GO  ?= go
 BIN := build/bin
 
-.PHONY: all build test test-go test-js test-js-deps test-js-single test-js-cluster devnet devnet-single bench soak lint clean demo enclave
+.PHONY: all build test test-go test-js test-browser test-js-deps test-js-single test-js-cluster devnet devnet-single bench soak lint clean demo enclave
 
 all: build
 
@@ -14,6 +14,7 @@ build:
 test: build
 	$(GO) vet ./...
 	$(MAKE) test-js
+	$(MAKE) test-browser
 	$(GO) test -count=1 -timeout 25m ./...
 
 test-go: build
@@ -44,6 +45,12 @@ test-js-single: build test-js-deps
 # leader instead.
 test-js-cluster: build test-js-deps
 	cd test/js && COCO_CLUSTER=1 COCO_TARGET=$${COCO_TARGET:-follower} COCOGETH_BIN=$(CURDIR)/$(BIN)/cocogeth node --test --test-concurrency=1
+
+# The members' dashboard in headless Chromium (Debian's chromium package,
+# or CHROMIUM=/path) against a governed 3-node network; screenshots go to
+# docs/dashboard/.
+test-browser: build test-js-deps
+	cd test/js && COCOGETH_BIN=$(CURDIR)/$(BIN)/cocogeth node --test --test-concurrency=1 dashboard.browser.mjs
 
 # A local network of three validating nodes (Raft), data under build/devnet.
 devnet: build

@@ -110,9 +110,10 @@ for i in $(seq 1 "$N"); do
   [ -n "${PPROF_BASE:-}" ] && pprof=(--pprof --pprof.port $((PPROF_BASE + i)))
   "$BIN" --datadir "$DIR/node$i" --http --http.addr 127.0.0.1 --http.port "$http" \
     --http.api eth,net,web3,txpool,raft,coco --ws --ws.addr 127.0.0.1 --ws.port "$ws" \
-    --ws.api eth,net,web3,txpool,raft,coco "${pprof[@]}" ${EXTRA_ARGS:-} >"$DIR/node$i.log" 2>&1 &
+    --ws.api eth,net,web3,txpool,raft,coco --dashboard "${pprof[@]}" ${EXTRA_ARGS:-} >"$DIR/node$i.log" 2>&1 &
   pids+=($!)
   echo "node$i: http://127.0.0.1:$http  ws://127.0.0.1:$ws  raft 127.0.0.1:$((RAFT_BASE + i))  log $DIR/node$i.log"
+  echo "       dashboard http://127.0.0.1:$http/dashboard/"
 done
 echo "Chain id $CHAIN_ID; funded dev account $DEV_ADDR"
 echo "(private key 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80: public, for development only)"

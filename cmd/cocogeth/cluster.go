@@ -56,7 +56,10 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 	return func(d eth.LedgerDeps) (cocobackend.Ledger, error) {
 		spec, fsm := d.Spec, d.FSM
 		vals := spec.Coco.InitialValidators()
+		self := selfAttestation(enclave)
 		if len(vals) == 0 {
+			view := cocobackend.SoloNetwork("solo", fsm.AppliedIndex, self)
+			servers.register(stack, []rpc.API{{Namespace: "coco", Service: cocobackend.NewNetworkAPI(view)}})
 			return cocobackend.NewSolo(fsm), nil
 		}
 		if settings.InsecurePlaintext && spec.Coco.Governed() {
@@ -68,7 +71,7 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 			return nil, err
 		}
 		cfg := cocobackend.ClusterConfig{Settings: settings, Dir: stack.ResolvePath("raft"), Forwarded: d.Forwarded,
-			StoreIdentity: nodeIdentity(stack), OnCorrupt: stopOnCorrupt}
+			StoreIdentity: nodeIdentity(stack), OnCorrupt: stopOnCorrupt, SelfAttestation: self}
 		if keys != nil {
 			cfg.Keys = keys
 		}
@@ -109,9 +112,26 @@ func ledgerFactory(ctx *cli.Context, stack *node.Node, settings cocobackend.Clus
 		if err != nil {
 			return nil, err
 		}
-		servers.register(stack, []rpc.API{{Namespace: "raft", Service: cocobackend.NewRaftAPI(cl.Raft, fsm.AppliedIndex, spec.Coco.Governed(), cl.Admitted)}})
+		servers.register(stack, []rpc.API{
+			{Namespace: "raft", Service: cocobackend.NewRaftAPI(cl.Raft, fsm.AppliedIndex, spec.Coco.Governed(), cl.Admitted)},
+			{Namespace: "coco", Service: cocobackend.NewNetworkAPI(cl.Network)},
+		})
 		return cl, nil
 	}
+}
+
+// selfAttestation is what this node's TEE proves of it: its kind and code
+// identity, verified from a report of its own, as a peer would.
+func selfAttestation(enclave tee.TEE) cocobackend.SelfAttestation {
+	report, err := enclave.Report([]byte("cocogeth node status"))
+	if err != nil {
+		return cocobackend.SelfAttestation{}
+	}
+	c, err := enclave.Verify(report)
+	if err != nil {
+		return cocobackend.SelfAttestation{}
+	}
+	return cocobackend.SelfAttestation{TEE: c.Kind, Code: c.UniqueID}
 }
 
 var nodeKeyCommand = &cli.Command{

@@ -24,27 +24,28 @@ var (
 	identity    = &cli.StringFlag{Name: "identity", Usage: "Custom node name"}
 	keystoreDir = &cli.StringFlag{Name: "keystore", Usage: "Directory for the keystore (default = inside the datadir)"}
 
-	rpcTLS      = &cli.BoolFlag{Name: "rpc.tls", Usage: "Serve HTTP and WebSocket over TLS with the node's attested certificate (https://, wss://; clients check it with cocogeth verify or coco_attestation)"}
-	teeFlag     = &cli.StringFlag{Name: "tee", Usage: "Trusted execution environment: sgx (inside an enclave, make enclave) or simulation (anywhere, INSECURE)", Value: "simulation"}
-	httpEnabled = &cli.BoolFlag{Name: "http", Usage: "Enable the HTTP-RPC server"}
-	httpAddr    = &cli.StringFlag{Name: "http.addr", Usage: "HTTP-RPC server listening interface", Value: node.DefaultHTTPHost}
-	httpPort    = &cli.IntFlag{Name: "http.port", Usage: "HTTP-RPC server listening port", Value: node.DefaultHTTPPort}
-	httpAPI     = &cli.StringFlag{Name: "http.api", Usage: "API's offered over the HTTP-RPC interface", Value: "eth,net,web3"}
-	httpCors    = &cli.StringFlag{Name: "http.corsdomain", Usage: "Comma separated list of domains from which to accept cross origin requests (browser enforced)"}
-	httpVhosts  = &cli.StringFlag{Name: "http.vhosts", Usage: "Comma separated list of virtual hostnames from which to accept requests (server enforced). Accepts '*' wildcard.", Value: "localhost"}
-	wsEnabled   = &cli.BoolFlag{Name: "ws", Usage: "Enable the WS-RPC server"}
-	wsAddr      = &cli.StringFlag{Name: "ws.addr", Usage: "WS-RPC server listening interface", Value: node.DefaultWSHost}
-	wsPort      = &cli.IntFlag{Name: "ws.port", Usage: "WS-RPC server listening port", Value: node.DefaultWSPort}
-	wsAPI       = &cli.StringFlag{Name: "ws.api", Usage: "API's offered over the WS-RPC interface", Value: "eth,net,web3"}
-	wsOrigins   = &cli.StringFlag{Name: "ws.origins", Usage: "Origins from which to accept websockets requests"}
-	ipcDisable  = &cli.BoolFlag{Name: "ipcdisable", Usage: "Disable the IPC-RPC server"}
-	ipcPath     = &cli.StringFlag{Name: "ipcpath", Usage: "Filename for IPC socket/pipe within the datadir (explicit paths escape it)"}
-	batchLimit  = &cli.IntFlag{Name: "rpc.batch-request-limit", Usage: "Maximum number of requests in a batch", Value: node.DefaultConfig.BatchRequestLimit}
-	batchSize   = &cli.IntFlag{Name: "rpc.batch-response-max-size", Usage: "Maximum number of bytes returned from a batched call", Value: node.DefaultConfig.BatchResponseMaxSize}
-	gasCap      = &cli.Uint64Flag{Name: "rpc.gascap", Usage: "Gas cap of eth_call and eth_estimateGas (0 = infinite)", Value: eth.DefaultConfig.RPCGasCap}
-	evmTimeout  = &cli.DurationFlag{Name: "rpc.evmtimeout", Usage: "Timeout of eth_call (0 = infinite)", Value: eth.DefaultConfig.RPCEVMTimeout}
-	txFeeCap    = &cli.Float64Flag{Name: "rpc.txfeecap", Usage: "Largest transaction fee (in ether) accepted over RPC (0 = no cap)", Value: eth.DefaultConfig.RPCTxFeeCap}
-	allowUnprot = &cli.BoolFlag{Name: "rpc.allow-unprotected-txs", Usage: "Allow transactions without EIP-155 replay protection over RPC"}
+	dashboardFlag = &cli.BoolFlag{Name: "dashboard", Usage: "Serve the members' dashboard at /dashboard/ of the HTTP-RPC server (needs --http)"}
+	rpcTLS        = &cli.BoolFlag{Name: "rpc.tls", Usage: "Serve HTTP and WebSocket over TLS with the node's attested certificate (https://, wss://; clients check it with cocogeth verify or coco_attestation)"}
+	teeFlag       = &cli.StringFlag{Name: "tee", Usage: "Trusted execution environment: sgx (inside an enclave, make enclave) or simulation (anywhere, INSECURE)", Value: "simulation"}
+	httpEnabled   = &cli.BoolFlag{Name: "http", Usage: "Enable the HTTP-RPC server"}
+	httpAddr      = &cli.StringFlag{Name: "http.addr", Usage: "HTTP-RPC server listening interface", Value: node.DefaultHTTPHost}
+	httpPort      = &cli.IntFlag{Name: "http.port", Usage: "HTTP-RPC server listening port", Value: node.DefaultHTTPPort}
+	httpAPI       = &cli.StringFlag{Name: "http.api", Usage: "API's offered over the HTTP-RPC interface", Value: "eth,net,web3"}
+	httpCors      = &cli.StringFlag{Name: "http.corsdomain", Usage: "Comma separated list of domains from which to accept cross origin requests (browser enforced)"}
+	httpVhosts    = &cli.StringFlag{Name: "http.vhosts", Usage: "Comma separated list of virtual hostnames from which to accept requests (server enforced). Accepts '*' wildcard.", Value: "localhost"}
+	wsEnabled     = &cli.BoolFlag{Name: "ws", Usage: "Enable the WS-RPC server"}
+	wsAddr        = &cli.StringFlag{Name: "ws.addr", Usage: "WS-RPC server listening interface", Value: node.DefaultWSHost}
+	wsPort        = &cli.IntFlag{Name: "ws.port", Usage: "WS-RPC server listening port", Value: node.DefaultWSPort}
+	wsAPI         = &cli.StringFlag{Name: "ws.api", Usage: "API's offered over the WS-RPC interface", Value: "eth,net,web3"}
+	wsOrigins     = &cli.StringFlag{Name: "ws.origins", Usage: "Origins from which to accept websockets requests"}
+	ipcDisable    = &cli.BoolFlag{Name: "ipcdisable", Usage: "Disable the IPC-RPC server"}
+	ipcPath       = &cli.StringFlag{Name: "ipcpath", Usage: "Filename for IPC socket/pipe within the datadir (explicit paths escape it)"}
+	batchLimit    = &cli.IntFlag{Name: "rpc.batch-request-limit", Usage: "Maximum number of requests in a batch", Value: node.DefaultConfig.BatchRequestLimit}
+	batchSize     = &cli.IntFlag{Name: "rpc.batch-response-max-size", Usage: "Maximum number of bytes returned from a batched call", Value: node.DefaultConfig.BatchResponseMaxSize}
+	gasCap        = &cli.Uint64Flag{Name: "rpc.gascap", Usage: "Gas cap of eth_call and eth_estimateGas (0 = infinite)", Value: eth.DefaultConfig.RPCGasCap}
+	evmTimeout    = &cli.DurationFlag{Name: "rpc.evmtimeout", Usage: "Timeout of eth_call (0 = infinite)", Value: eth.DefaultConfig.RPCEVMTimeout}
+	txFeeCap      = &cli.Float64Flag{Name: "rpc.txfeecap", Usage: "Largest transaction fee (in ether) accepted over RPC (0 = no cap)", Value: eth.DefaultConfig.RPCTxFeeCap}
+	allowUnprot   = &cli.BoolFlag{Name: "rpc.allow-unprotected-txs", Usage: "Allow transactions without EIP-155 replay protection over RPC"}
 
 	logQueryLimit  = &cli.IntFlag{Name: "rpc.logquerylimit", Usage: "Maximum number of addresses, or of alternative topics per position, in the criteria of eth_getLogs and eth_newFilter (0 = no cap)", Value: eth.DefaultConfig.LogQueryLimit}
 	logRangeLimit  = &cli.Uint64Flag{Name: "rpc.rangelimit", Usage: "Maximum block range (end - begin) of eth_getLogs and eth_getFilterLogs (0 = unlimited)", Value: eth.DefaultConfig.RangeLimit}
@@ -69,7 +70,7 @@ var (
 
 var nodeFlags = []cli.Flag{
 	configFlag, dataDirFlag, devFlag, verbosity, logFormat, networkID, identity, keystoreDir,
-	httpEnabled, httpAddr, httpPort, httpAPI, httpCors, httpVhosts,
+	httpEnabled, httpAddr, httpPort, httpAPI, httpCors, httpVhosts, dashboardFlag,
 	wsEnabled, wsAddr, wsPort, wsAPI, wsOrigins, ipcDisable, ipcPath,
 	batchLimit, batchSize, gasCap, evmTimeout, txFeeCap, allowUnprot,
 	logQueryLimit, logRangeLimit, logResultLimit, teeFlag, rpcTLS, recoveryModeFlag,

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cocogeth/cocogeth/confidential"
+	"github.com/cocogeth/cocogeth/dashboard"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/log"
@@ -33,6 +36,59 @@ type rpcServers struct {
 	wsURL   string
 	// tls, if set, is served on every listener (https://, wss://).
 	tls *tls.Config
+	// dashboard, if set, serves dashboard.Path of the HTTP server, in
+	// front of the session gate (static files only: its page reads
+	// through the RPC like any client).
+	dashboard http.Handler
+}
+
+var errDashboardNoHTTP = errors.New("--dashboard needs the HTTP-RPC server (--http)")
+
+// serveDashboard serves the members' dashboard on the HTTP server, with
+// the eth and coco APIs its page reads, and lets its page open the
+// WebSocket: its origin joins --ws.origins (with geth's defaults kept when
+// none were given).
+func (s *rpcServers) serveDashboard(h http.Handler) error {
+	c := &s.cfg
+	if c.HTTPHost == "" {
+		return errDashboardNoHTTP
+	}
+	s.dashboard = h
+	// Its page reads through eth_ and coco_ (sign-in, network,
+	// constitution): serve them wherever it connects.
+	for _, mods := range []*[]string{&c.HTTPModules, &c.WSModules} {
+		for _, m := range []string{"eth", "coco"} {
+			// An empty list already serves every module.
+			if len(*mods) > 0 && !slices.Contains(*mods, m) {
+				*mods = append(*mods, m)
+			}
+		}
+	}
+	for _, o := range c.WSOrigins {
+		if o == "*" {
+			return nil
+		}
+	}
+	if len(c.WSOrigins) == 0 {
+		c.WSOrigins = []string{"http://localhost"}
+		if host, err := os.Hostname(); err == nil {
+			c.WSOrigins = append(c.WSOrigins, "http://"+host)
+		}
+	}
+	origin := s.scheme("http") + net.JoinHostPort(c.HTTPHost, strconv.Itoa(c.HTTPPort))
+	c.WSOrigins = append(c.WSOrigins, origin)
+	return nil
+}
+
+// dashboardURLs is what the dashboard's page is told of the servers: the
+// path of the HTTP JSON-RPC on the page's own origin (however the browser
+// named the host) and the WebSocket URL.
+func (s *rpcServers) dashboardURLs() (rpcPath, wsURL string) {
+	rpcPath = "/"
+	if p := strings.Trim(s.cfg.HTTPPathPrefix, "/"); p != "" {
+		rpcPath += p + "/"
+	}
+	return rpcPath, s.wsURL
 }
 
 // web3API is the web3_ namespace, which go-ethereum's node serves only on
@@ -95,7 +151,7 @@ func (s *rpcServers) Start() error {
 	// WebSocket first: once HTTP answers (what clients and tests wait
 	// for), every port is open.
 	if wsH != nil && !shared {
-		addr, err := s.serve(c.WSHost, c.WSPort, wsH, false)
+		addr, err := s.serve(c.WSHost, c.WSPort, wsH, false, nil)
 		if err != nil {
 			return err
 		}
@@ -112,7 +168,7 @@ func (s *rpcServers) Start() error {
 				httpH.ServeHTTP(w, r)
 			})
 		}
-		addr, err := s.serve(c.HTTPHost, c.HTTPPort, h, true)
+		addr, err := s.serve(c.HTTPHost, c.HTTPPort, h, true, s.dashboard)
 		if err != nil {
 			return err
 		}
@@ -136,8 +192,9 @@ func (s *rpcServers) scheme(base string) string {
 	return base + "://"
 }
 
-// serve listens on host:port and serves h behind the front handler.
-func (s *rpcServers) serve(host string, port int, h http.Handler, timeouts bool) (string, error) {
+// serve listens on host:port and serves h behind the front handler, and
+// dashboard (if not nil) under dashboard.Path beside it.
+func (s *rpcServers) serve(host string, port int, h http.Handler, timeouts bool, dash http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		s.Stop()
@@ -146,7 +203,18 @@ func (s *rpcServers) serve(host string, port int, h http.Handler, timeouts bool)
 	if s.tls != nil {
 		ln = tls.NewListener(ln, s.tls)
 	}
-	srv := &http.Server{Handler: s.front(h), ReadHeaderTimeout: s.cfg.HTTPTimeouts.ReadHeaderTimeout}
+	handler := s.front(h)
+	if dash != nil {
+		front := handler
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == strings.TrimSuffix(dashboard.Path, "/") || strings.HasPrefix(r.URL.Path, dashboard.Path) {
+				dash.ServeHTTP(w, r)
+				return
+			}
+			front.ServeHTTP(w, r)
+		})
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: s.cfg.HTTPTimeouts.ReadHeaderTimeout}
 	if timeouts {
 		// WebSocket connections live long: only plain HTTP gets geth's
 		// read, write and idle timeouts.

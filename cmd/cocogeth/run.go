@@ -16,9 +16,11 @@ import (
 
 	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/confidential"
+	"github.com/cocogeth/cocogeth/dashboard"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/ethapi"
 	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/cocogeth/cocogeth/governance"
 	"github.com/cocogeth/cocogeth/keyring"
 	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/log"
@@ -86,6 +88,9 @@ func runNode(ctx *cli.Context) error {
 	}
 	// The node keeps IPC; HTTP and WebSocket are ours (rpcserver.go).
 	servers := newRPCServers(&cfg.Node)
+	if ctx.Bool(dashboardFlag.Name) && servers.cfg.HTTPHost == "" {
+		return errDashboardNoHTTP
+	}
 	stack, err := node.New(&cfg.Node)
 	if err != nil {
 		return fmt.Errorf("failed to create the node: %v", err)
@@ -172,6 +177,16 @@ func runNode(ctx *cli.Context) error {
 	}
 	servers.register(stack, []rpc.API{{Namespace: "coco", Service: attestation}})
 	servers.front = gate.Handler
+	if ctx.Bool(dashboardFlag.Name) {
+		chainID, governed := backend.ChainConfig().ChainID, backend.Spec().Coco.Governed()
+		page := dashboard.Handler(func() dashboard.Config {
+			rpcURL, wsURL := servers.dashboardURLs()
+			return dashboard.Config{RPC: rpcURL, WS: wsURL, ChainID: chainID, Governed: governed}
+		}, governance.Address)
+		if err := servers.serveDashboard(page); err != nil {
+			return err
+		}
+	}
 	stack.RegisterLifecycle(rpcs)
 	stack.RegisterLifecycle(servers)
 	// admin_shutdown on IPC only: the servers never get it.
