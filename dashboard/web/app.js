@@ -1001,11 +1001,11 @@ function renderHistory() {
   const tbody = $('#history tbody');
   if (!state.history) return;
   const byId = new Map((state.proposals || []).map((p) => [String(p.id), p]));
-  tbody.replaceChildren(...(state.history.length
-    ? state.history.map((h) => el('tr', {},
-      el('td', { class: 'num' }, String(h.version)), el('td', { class: 'num' }, String(h.block)),
-      el('td', { class: 'num' }, String(h.proposal)), el('td', {}, byId.get(String(h.proposal))?.description ?? '—')))
-    : [el('tr', {}, el('td', { colspan: 4 }, 'No change since the genesis constitution.'))]));
+  const genesis = el('tr', {}, el('td', { class: 'num' }, '1'), el('td', { class: 'num' }, '0'),
+    el('td', { class: 'num' }, '—'), el('td', {}, 'the genesis constitution'));
+  tbody.replaceChildren(...state.history.map((h) => el('tr', {},
+    el('td', { class: 'num' }, String(h.version)), el('td', { class: 'num' }, String(h.block)),
+    el('td', { class: 'num' }, String(h.proposal)), el('td', {}, byId.get(String(h.proposal))?.description ?? '—'))), genesis);
 }
 
 // An action's arguments as a key/value list.

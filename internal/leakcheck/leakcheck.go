@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/log"
 	"go.uber.org/goleak"
 )
 
@@ -19,6 +20,9 @@ const settle = 1200 * time.Millisecond
 // goroutines other than those opts ignore are still running. It returns
 // the exit code for os.Exit.
 func Main(m *testing.M, opts ...goleak.Option) int {
+	// go-ethereum's log.Crit exits the process; with its default logger
+	// (discard) a test binary would die without a word. Say why.
+	log.SetDefault(log.NewLogger(log.NewTerminalHandlerWithLevel(os.Stderr, log.LevelCrit, false)))
 	code := m.Run()
 	if code != 0 {
 		return code

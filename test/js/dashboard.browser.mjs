@@ -223,6 +223,41 @@ test('a proposal made with the CLI appears; a vote cast in the page passes it; t
   assert.deepEqual(errors, [], 'errors thrown in the page');
 });
 
+test('a member proposes through the page\'s form and withdraws it; malformed input is refused before the wallet', async () => {
+  const { page, sent, errors } = await openDashboard(node, GOV_KEYS.A, 'proposals');
+  await waitSelector(page, '#propose-action option[value="proposeAddCode"]');
+
+  // A code id that is not 32 bytes: refused in the page, nothing sent.
+  await page.selectOption('#propose-action', 'proposeAddCode');
+  await page.fill('#propose-form [name="codeId"]', '0x1234');
+  await page.click('#propose-submit');
+  await page.waitForFunction(() => /32 bytes/.test(document.querySelector('#message')?.textContent ?? ''), null, { timeout: SHOWS_WITHIN_MS });
+  assert.equal(sent.length, 0, 'nothing sent for malformed input');
+
+  await page.selectOption('#propose-action', 'proposeSetPolicy');
+  await page.selectOption('#propose-form [name="kind"]', '3'); // Majority
+  await page.fill('#propose-form [name="m"]', '0');
+  await page.click('#propose-submit');
+  await page.waitForFunction(() => /Proposal \d+ .*included in block/.test(document.querySelector('#message')?.textContent ?? ''), null, { timeout: 30000 });
+  assert.equal(sent.length, 1, 'the wallet sent the proposal');
+  const receipt = await node.provider().getTransactionReceipt(sent[0]);
+  const created = receipt.logs.map((l) => gov.parseLog(l)).find((e) => e?.name === 'ProposalCreated');
+  assert.ok(created, 'ProposalCreated emitted');
+  assert.equal(created.args.proposer, 'A');
+  const id = String(created.args.id);
+  const p = await node.rpc('coco_proposal', [Number(id)]);
+  assert.equal(p.action, 'set-policy');
+  assert.equal(p.state, 'open');
+
+  const card = `[data-proposal="${id}"]`;
+  await waitSelector(page, `${card}[data-state="open"] button.withdraw`);
+  await page.click(`${card} button.withdraw`);
+  await waitSelector(page, `${card}[data-state="withdrawn"]`, 30000);
+  assert.equal(sent.length, 2, 'the wallet sent the withdrawal');
+  assert.equal((await node.rpc('coco_proposal', [Number(id)])).state, 'withdrawn');
+  assert.deepEqual(errors, [], 'errors thrown in the page');
+});
+
 test('a participant reads the constitution but its vote is refused with the reason, and nothing is sent', async () => {
   const id = cliPropose('A', node, 'add-tee', 'sgx');
   const { page, sent } = await openDashboard(node, GOV_KEYS.D, 'proposals');
