@@ -241,7 +241,12 @@ func openStoreService(t *testing.T, mode string, keep uint64) *Service {
 	}
 	t.Cleanup(func() { kv.Close() })
 	s := serviceOnStore(t, rawdb.NewDatabase(kv), kv, mode, keep)
-	t.Cleanup(func() { s.chain.Close() })
+	t.Cleanup(func() {
+		// A snapshot install restarts the log index even on a service
+		// never started: stop it before its database closes.
+		s.fmaps.Load().stop()
+		s.chain.Close()
+	})
 	return s
 }
 

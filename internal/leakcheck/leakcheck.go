@@ -3,8 +3,11 @@
 package leakcheck
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -21,8 +24,9 @@ const settle = 1200 * time.Millisecond
 // the exit code for os.Exit.
 func Main(m *testing.M, opts ...goleak.Option) int {
 	// go-ethereum's log.Crit exits the process; with its default logger
-	// (discard) a test binary would die without a word. Say why.
-	log.SetDefault(log.NewLogger(log.NewTerminalHandlerWithLevel(os.Stderr, log.LevelCrit, false)))
+	// (discard) a test binary would die without a word. Say why, and
+	// where every goroutine was.
+	log.SetDefault(log.NewLogger(critHandler{log.NewTerminalHandlerWithLevel(os.Stderr, log.LevelCrit, false)}))
 	code := m.Run()
 	if code != 0 {
 		return code
@@ -33,4 +37,14 @@ func Main(m *testing.M, opts ...goleak.Option) int {
 		return 1
 	}
 	return 0
+}
+
+// critHandler writes critical records and then every goroutine's stack.
+type critHandler struct{ slog.Handler }
+
+func (h critHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	buf := make([]byte, 1<<20)
+	os.Stderr.Write(buf[:runtime.Stack(buf, true)])
+	return err
 }
