@@ -48,7 +48,7 @@ test-js-cluster: build test-js-deps
 
 # The members' dashboard in headless Chromium (Debian's chromium package,
 # or CHROMIUM=/path) against a governed 3-node network; screenshots go to
-# docs/dashboard/.
+# build/dashboard-screenshots/ (UPDATE_SCREENSHOTS=1: docs/dashboard/).
 test-browser: build test-js-deps
 	cd test/js && COCOGETH_BIN=$(CURDIR)/$(BIN)/cocogeth node --test --test-concurrency=1 dashboard.browser.mjs
 

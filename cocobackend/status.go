@@ -106,19 +106,16 @@ func (c *Cluster) serveStatus() {
 	})
 }
 
-// askStatus asks the node at addr for its status.
-func (c *Cluster) askStatus(ctx context.Context, addr string) (wireStatus, *AuthPeer, error) {
+// askStatus asks the node at addr for its status, all of it (dial,
+// handshake, answer) before deadline.
+func (c *Cluster) askStatus(deadline time.Time, addr string) (wireStatus, *AuthPeer, error) {
 	var w wireStatus
-	timeout := statusTimeout
-	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
-		timeout = time.Until(d)
-	}
-	conn, p, err := dialChannel(c.mux.dialer, c.mux.guard, ChannelStatus, addr, timeout)
+	conn, p, err := dialChannel(c.mux.dialer, c.mux.guard, ChannelStatus, addr, time.Until(deadline))
 	if err != nil {
 		return w, nil, err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(timeout))
+	conn.SetDeadline(deadline)
 	b, err := io.ReadAll(io.LimitReader(conn, statusMaxBytes+1))
 	if err != nil {
 		return w, nil, err
@@ -141,14 +138,24 @@ type statusCache struct {
 
 // Network returns every server of the Raft configuration with its status:
 // this node's own, and each peer's as it answers on the status channel
-// (in parallel, each bounded by a timeout). A peer that cannot be asked
-// is listed unreachable with the reason.
+// (in parallel, each within statusTimeout). A peer that cannot be asked is
+// listed unreachable with the reason. One round runs at a time and its
+// view serves every caller for statusCacheFor.
 func (c *Cluster) Network(ctx context.Context) ([]NodeStatus, error) {
 	c.status.mu.Lock()
 	defer c.status.mu.Unlock()
 	if time.Since(c.status.at) < statusCacheFor && c.status.nodes != nil {
 		return cloneStatus(c.status.nodes), nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // waited for another round past its own deadline
+	}
+	select {
+	case <-c.quit:
+		return nil, ErrStopped
+	default:
+	}
+	deadline := time.Now().Add(statusTimeout)
 	servers, err := c.Raft.Servers()
 	if err != nil {
 		return nil, err
@@ -166,10 +173,16 @@ func (c *Cluster) Network(ctx context.Context) ([]NodeStatus, error) {
 		wg.Add(1)
 		go func(n *NodeStatus) {
 			defer wg.Done()
-			w, p, err := c.askStatus(ctx, n.Address)
+			w, p, err := c.askStatus(deadline, n.Address)
 			if err != nil {
 				n.Error = err.Error()
 				log.Debug("Node status unavailable", "id", n.ID, "err", err)
+				return
+			}
+			// The line is the node's only if the node at that address
+			// proved to be it (plaintext: says so).
+			if p != nil && p.ID != n.ID {
+				n.Error = "the node at this address authenticated as node " + p.ID
 				return
 			}
 			if w.ID != n.ID {
@@ -232,7 +245,7 @@ func NewNetworkAPI(view func(context.Context) ([]NodeStatus, error)) *NetworkAPI
 // leader, applied index and lag behind the most advanced node, health and
 // attested TEE kind and code identity.
 func (api *NetworkAPI) Network(ctx context.Context) ([]NodeStatus, error) {
-	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 2*statusTimeout)
 	defer cancel()
 	return api.view(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +28,9 @@ type Config struct {
 	RPC, WS  string
 	ChainID  *big.Int
 	Governed bool
+	// VirtualHosts are the host names requests may name (--http.vhosts,
+	// as the JSON-RPC checks them: "*" any, IP addresses always).
+	VirtualHosts []string
 }
 
 type pageConfig struct {
@@ -57,6 +61,11 @@ func Handler(config func() Config, governance common.Address) http.Handler {
 			return
 		}
 		cfg := config()
+		if !hostAllowed(r.Host, cfg.VirtualHosts) {
+			http.Error(w, "invalid host specified", http.StatusForbidden)
+			return
+		}
+		cfg.WS = reachableWS(cfg.WS, r.Host)
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentPolicy(cfg.WS))
 		h.Set("X-Frame-Options", "DENY")
@@ -81,4 +90,47 @@ func contentPolicy(ws string) string {
 	}
 	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src " + connect +
 		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+}
+
+// hostAllowed applies the JSON-RPC's virtual-host rule to the dashboard: a
+// page reached through a name the node does not answer to (DNS rebinding)
+// gets nothing.
+func hostAllowed(host string, vhosts []string) bool {
+	if host == "" {
+		return true
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if net.ParseIP(strings.Trim(host, "[]")) != nil {
+		return true
+	}
+	for _, v := range vhosts {
+		if v == "*" || strings.EqualFold(v, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// reachableWS is the WebSocket URL as the browser can reach it: a server
+// listening on every address is named by the host the page was loaded
+// from.
+func reachableWS(ws, pageHost string) string {
+	u, err := url.Parse(ws)
+	if err != nil || u.Host == "" {
+		return ws
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsUnspecified() {
+		return ws
+	}
+	host := pageHost
+	if h, _, err := net.SplitHostPort(pageHost); err == nil {
+		host = h
+	}
+	if host == "" {
+		return ws
+	}
+	u.Host = net.JoinHostPort(strings.Trim(host, "[]"), u.Port())
+	return u.String()
 }

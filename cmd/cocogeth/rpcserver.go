@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cocogeth/cocogeth/confidential"
 	"github.com/cocogeth/cocogeth/dashboard"
@@ -33,7 +34,10 @@ type rpcServers struct {
 	servers []*http.Server
 	rpcs    []*rpc.Server
 	httpURL string
-	wsURL   string
+	// wsURL is read by the dashboard's requests while Start may still be
+	// setting it.
+	urlMu sync.Mutex
+	wsURL string
 	// tls, if set, is served on every listener (https://, wss://).
 	tls *tls.Config
 	// dashboard, if set, serves dashboard.Path of the HTTP server, in
@@ -57,11 +61,16 @@ func (s *rpcServers) serveDashboard(h http.Handler) error {
 	// Its page reads through eth_ and coco_ (sign-in, network,
 	// constitution): serve them wherever it connects.
 	for _, mods := range []*[]string{&c.HTTPModules, &c.WSModules} {
+		var added []string
 		for _, m := range []string{"eth", "coco"} {
 			// An empty list already serves every module.
 			if len(*mods) > 0 && !slices.Contains(*mods, m) {
 				*mods = append(*mods, m)
+				added = append(added, m)
 			}
+		}
+		if len(added) > 0 {
+			log.Warn("The dashboard's page reads these APIs: serving them", "added", strings.Join(added, ","), "apis", strings.Join(*mods, ","))
 		}
 	}
 	for _, o := range c.WSOrigins {
@@ -74,6 +83,10 @@ func (s *rpcServers) serveDashboard(h http.Handler) error {
 		if host, err := os.Hostname(); err == nil {
 			c.WSOrigins = append(c.WSOrigins, "http://"+host)
 		}
+	}
+	if ip := net.ParseIP(c.HTTPHost); ip != nil && ip.IsUnspecified() {
+		log.Warn("The dashboard is served on every address: allow its origin with --ws.origins (the URL browsers open it at, e.g. http://HOST:PORT), or its page polls over HTTP instead of the WebSocket")
+		return nil
 	}
 	origin := s.scheme("http") + net.JoinHostPort(c.HTTPHost, strconv.Itoa(c.HTTPPort))
 	c.WSOrigins = append(c.WSOrigins, origin)
@@ -88,6 +101,8 @@ func (s *rpcServers) dashboardURLs() (rpcPath, wsURL string) {
 	if p := strings.Trim(s.cfg.HTTPPathPrefix, "/"); p != "" {
 		rpcPath += p + "/"
 	}
+	s.urlMu.Lock()
+	defer s.urlMu.Unlock()
 	return rpcPath, s.wsURL
 }
 
@@ -155,7 +170,7 @@ func (s *rpcServers) Start() error {
 		if err != nil {
 			return err
 		}
-		s.wsURL = s.scheme("ws") + addr
+		s.setWSURL(s.scheme("ws") + addr)
 	}
 	if httpH != nil {
 		h := httpH
@@ -175,13 +190,19 @@ func (s *rpcServers) Start() error {
 		s.httpURL = s.scheme("http") + addr
 		log.Info("JSON-RPC over HTTP", "url", s.httpURL)
 		if shared {
-			s.wsURL = s.scheme("ws") + addr
+			s.setWSURL(s.scheme("ws") + addr)
 		}
 	}
 	if s.wsURL != "" {
 		log.Info("JSON-RPC over WebSocket", "url", s.wsURL)
 	}
 	return nil
+}
+
+func (s *rpcServers) setWSURL(u string) {
+	s.urlMu.Lock()
+	defer s.urlMu.Unlock()
+	s.wsURL = u
 }
 
 // scheme is base (http or ws), with TLS https or wss, and "://".

@@ -1,7 +1,8 @@
 // cocogeth members' dashboard: one ES module, no dependencies, no build.
 //
-// Sections: helpers · keccak (EIP-55 only) · ABI encoder · RPC client ·
-// WebSocket client · messages · wallet and session · data · views · boot.
+// Sections: helpers · keccak (EIP-55 checksums, fallback selectors and
+// topics) · ABI encoder · RPC client · WebSocket client · messages · wallet
+// and session · data · views · boot.
 //
 // Everything the node returns is untrusted text: it reaches the page only
 // through textContent and attributes, never through innerHTML.
@@ -68,17 +69,19 @@ function parseGoDuration(s) {
   return ms;
 }
 
-// Runs fn over items, at most limit at a time.
-async function mapLimit(items, limit, fn) {
+// Runs fn over items, at most limit at a time; onError takes each failure.
+async function mapLimit(items, limit, fn, onError) {
   const queue = [...items];
-  const worker = async () => { while (queue.length) await fn(queue.shift()).catch(bgError); };
+  const worker = async () => { while (queue.length) await fn(queue.shift()).catch(onError); };
   await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker));
 }
 
-/* ============ keccak-256, for EIP-55 checksums only ============
- * Selectors and topics come from coco_governance. The sign-in message must
- * carry the checksummed address (the node compares it with the canonical
- * EIP-4361 form), and wallets such as MetaMask hand out lower-case ones. */
+/* ======================= keccak-256 =======================
+ * For EIP-55 checksums: the sign-in message must carry the checksummed
+ * address (the node compares it with the canonical EIP-4361 form), and
+ * wallets such as MetaMask hand out lower-case ones. And as a fallback for
+ * function selectors and event topics when coco_governance does not give
+ * them (selectorOf, topicOf). */
 
 const MASK64 = (1n << 64n) - 1n;
 const ROT = [0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14];
@@ -305,17 +308,40 @@ class WsClient {
     let ws;
     try { ws = new WebSocket(this.url()); } catch { this.retry(); return; }
     this.ws = ws;
-    ws.onopen = () => { this.backoff = 500; this.onOpen?.(); };
-    ws.onmessage = (ev) => this.receive(ev.data);
+    ws.onopen = () => { if (this.ws === ws) { this.backoff = 500; this.onOpen?.(); } };
+    ws.onmessage = (ev) => { if (this.ws === ws) this.receive(ev.data); };
     ws.onerror = () => {}; // a close event follows
     ws.onclose = () => {
       if (this.ws !== ws) return;
-      this.ws = null;
-      for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new RpcError('WebSocket closed', -1)); }
-      this.pending.clear();
-      this.subs.clear();
+      this.drop();
       this.retry();
     };
+  }
+
+  // Forgets the current socket and closes it: its calls fail, its subscriptions end.
+  drop() {
+    const ws = this.ws;
+    this.ws = null;
+    for (const p of this.pending.values()) { clearTimeout(p.timer); p.reject(new RpcError('WebSocket closed', -1)); }
+    this.pending.clear();
+    this.subs.clear();
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close();
+  }
+
+  // Closes the socket for good, until restart.
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.drop();
+  }
+
+  // Closes the socket and dials again now: url() gives the current session.
+  restart() {
+    this.stopped = false;
+    clearTimeout(this.timer);
+    this.drop();
+    this.backoff = 500;
+    this.connect();
   }
 
   // Reconnects with exponential backoff, 0.5 s up to 10 s.
@@ -347,8 +373,10 @@ class WsClient {
     if (!p) return;
     this.pending.delete(msg.id);
     clearTimeout(p.timer);
-    if (msg.error) p.reject(new RpcError(String(msg.error.message), msg.error.code, msg.error.data));
-    else p.resolve(msg.result);
+    if (!msg.error) { p.resolve(msg.result); return; }
+    const err = new RpcError(String(msg.error.message), msg.error.code, msg.error.data);
+    p.reject(err);
+    if (err.code === -32001 && SESSION_PROBLEM.test(err.message) && state.session) sessionLost(err.message);
   }
 
   async subscribe(kind, handler) {
@@ -371,6 +399,7 @@ function wsUrl() {
 
 function showStatus(text, kind = 'progress') {
   const m = $('#message');
+  bgShowing = false;
   m.setAttribute('role', 'status');
   m.className = `message ${kind}`;
   m.textContent = text;
@@ -378,18 +407,39 @@ function showStatus(text, kind = 'progress') {
 
 function showError(text) {
   const m = $('#message');
+  bgShowing = false;
   m.setAttribute('role', 'alert');
   m.className = 'message error';
   m.textContent = text;
 }
 
-// Errors of background refreshes: shown once, not repeated every poll.
-let lastBgError = '';
-function bgError(e) {
+// Errors of background refreshes ('network', 'chain' or 'gov'): shown once,
+// not repeated every poll, and taken away when that refresh next succeeds
+// (any refresh, if the node could not be reached). A message shown since,
+// such as a user action's, stays.
+let lastBgError = '', bgFailed = null, bgShowing = false;
+const NODE_UNREACHABLE = /^(Cannot reach the node|The node answered HTTP)/;
+function bgError(e, source) {
   const text = e?.message || String(e);
-  if (text === lastBgError || /WebSocket (closed|not connected)/.test(text)) return;
+  if (/WebSocket (closed|not connected)/.test(text)) return;
+  if (e?.code === -32001 && SESSION_PROBLEM.test(text)) return; // sessionLost said it
+  bgFailed = { source, unreachable: NODE_UNREACHABLE.test(text) };
+  if (text === lastBgError) return;
   lastBgError = text;
   showError(text);
+  bgShowing = true;
+}
+
+function bgOk(source) {
+  if (!bgFailed || (bgFailed.source !== source && !bgFailed.unreachable)) return;
+  bgFailed = null;
+  lastBgError = '';
+  if (!bgShowing) return;
+  bgShowing = false;
+  const m = $('#message');
+  m.setAttribute('role', 'status');
+  m.className = 'message';
+  m.textContent = '';
 }
 
 /* ======================= wallet and session ======================= */
@@ -437,9 +487,13 @@ function loadStoredSession() {
   return null;
 }
 
+// Also closes the WebSocket the old session authorised: on a governed network
+// it stays closed until the next sign-in; else it reconnects without a session.
 function sessionLost(why) {
   state.session = null;
   sessionStorage.removeItem(SESSION_KEY);
+  if (state.config?.governed) state.ws?.stop();
+  else state.ws?.restart();
   showError(`${why}. Connect the wallet again to sign in.`);
   if (state.config?.governed) $('#signin').hidden = false;
   renderAccount();
@@ -604,6 +658,7 @@ async function afterSignIn() {
   $('#signin').hidden = true;
   renderAccount();
   if (state.started) {
+    state.ws?.restart(); // a socket of the new session, not of the old one (or of none)
     renderProposals();
     refreshGovernance();
   } else await startData();
@@ -624,12 +679,12 @@ async function startData() {
   state.notActor = false;
   renderAccount();
   refreshGovernance();
-  seedChain().catch(bgError);
+  seedChain().catch((e) => bgError(e, 'chain'));
   startLive();
 }
 
 // Governance: the contract's ABI once, then constitution, proposals and history.
-let govBusy = false, govAgain = false, govTimer = null, govLast = 0;
+let govBusy = false, govAgain = false, govTimer = null, govLast = 0, historyDue = true;
 
 async function refreshGovernance() {
   if (govBusy) { govAgain = true; return; }
@@ -641,7 +696,7 @@ async function refreshGovernance() {
       buildProposeForm();
     }
     const [c, ps] = await Promise.all([httpRpc('coco_constitution'), httpRpc('coco_proposals', [false])]);
-    const versionChanged = c.version !== state.constitution?.version;
+    if (c.version !== state.constitution?.version) historyDue = true;
     const cJSON = JSON.stringify(c);
     if (cJSON !== state.constitutionJSON) {
       state.constitution = c;
@@ -656,12 +711,16 @@ async function refreshGovernance() {
       renderProposals();
       renderHistory();
     }
-    if (versionChanged || !state.history) await loadHistory();
+    if (historyDue) {
+      await loadHistory();
+      historyDue = false; // else tried again, from where it stopped, next refresh
+    }
+    bgOk('gov');
   } catch (e) {
     if (isNoConstitution(e)) {
       state.noConstitution = true;
       renderNoConstitution();
-    } else bgError(e);
+    } else bgError(e, 'gov');
   } finally {
     govBusy = false;
     if (govAgain) { govAgain = false; setTimeout(refreshGovernance, 0); }
@@ -674,13 +733,37 @@ function scheduleGovRefresh() {
   govTimer = setTimeout(() => { govTimer = null; refreshGovernance(); }, Math.max(0, 2000 - (Date.now() - govLast)));
 }
 
+// Constitution changes: scans only the blocks after the last scan, in chunks
+// a node's --rpc.rangelimit (or result limit) allows, halved down to 100
+// blocks while the node refuses the range.
+let historyScanned = -1, historyChunk = 10_000;
+const RANGE_REFUSED = /block range|more than \d+ results|limit exceeded/i;
+
 async function loadHistory() {
-  const logs = await httpRpc('eth_getLogs', [{
-    address: govAddress(), fromBlock: '0x0', toBlock: 'latest',
-    topics: [topicOf('ConstitutionChanged(uint64,uint256)')],
-  }]);
-  state.history = logs.map((l) => ({ version: BigInt(l.topics[1]), proposal: BigInt(l.topics[2]), block: num(l.blockNumber) }))
-    .sort((a, b) => b.block - a.block || Number(b.version - a.version));
+  const head = num(await httpRpc('eth_blockNumber'));
+  const byVersion = new Map((state.history || []).map((h) => [h.version, h]));
+  while (historyScanned < head) {
+    const from = historyScanned + 1, to = Math.min(head, from + historyChunk - 1);
+    let logs;
+    try {
+      logs = await httpRpc('eth_getLogs', [{
+        address: govAddress(), fromBlock: toHex(from), toBlock: toHex(to),
+        topics: [topicOf('ConstitutionChanged(uint64,uint256)')],
+      }]);
+    } catch (e) {
+      if (historyChunk > 100 && RANGE_REFUSED.test(e.message)) {
+        historyChunk = Math.max(100, Math.floor(historyChunk / 2));
+        continue;
+      }
+      throw e;
+    }
+    for (const l of logs) {
+      const h = { version: BigInt(l.topics[1]), proposal: BigInt(l.topics[2]), block: num(l.blockNumber) };
+      byVersion.set(h.version, h);
+    }
+    state.history = [...byVersion.values()].sort((a, b) => b.block - a.block || Number(b.version - a.version));
+    historyScanned = to;
+  }
   renderHistory();
 }
 
@@ -691,9 +774,10 @@ async function pollNetwork() {
   netBusy = true;
   try {
     state.network = await live('coco_network');
+    bgOk('network');
     renderNetwork();
   } catch (e) {
-    bgError(e);
+    bgError(e, 'network');
   } finally {
     netBusy = false;
   }
@@ -706,6 +790,7 @@ let inflight = 0;
 
 async function fetchBlock(n) {
   const b = await live('eth_getBlockByNumber', [toHex(n), false]);
+  bgOk('chain');
   if (b) state.blocks.set(n, { number: n, hash: b.hash, timestamp: num(b.timestamp), txs: b.transactions.length });
 }
 
@@ -720,7 +805,7 @@ function pumpFetches() {
     const n = Math.max(...fetchQueue); // newest first
     fetchQueue.delete(n);
     inflight++;
-    fetchBlock(n).catch(bgError).finally(() => { inflight--; scheduleChainRender(); pumpFetches(); });
+    fetchBlock(n).catch((e) => bgError(e, 'chain')).finally(() => { inflight--; scheduleChainRender(); pumpFetches(); });
   }
 }
 
@@ -749,6 +834,7 @@ function onHead(h) {
 async function catchUpHeads() {
   if (!state.seeded) return;
   const n = num(await httpRpc('eth_blockNumber'));
+  bgOk('chain');
   if (n <= state.head) return;
   for (let i = Math.max(state.head + 1, n - 29); i <= n; i++) {
     if (!state.blocks.has(i)) state.blocks.set(i, { number: i, hash: null, timestamp: null, txs: null });
@@ -764,7 +850,7 @@ async function seedChain() {
   const head = num(await httpRpc('eth_blockNumber'));
   const nums = [];
   for (let n = head; n >= Math.max(0, head - 29); n--) nums.push(n);
-  await mapLimit(nums, 4, fetchBlock);
+  await mapLimit(nums, 4, fetchBlock, (e) => bgError(e, 'chain'));
   setHead(head);
   state.seeded = true;
   renderChain();
@@ -774,14 +860,18 @@ function startLive() {
   const period = state.config.ws ? 1000 : 2000;
   if (state.config.ws) {
     state.ws = new WsClient(wsUrl, async () => {
-      try { await state.ws.subscribe('newHeads', onHead); } catch (e) { bgError(e); }
-      catchUpHeads().catch(bgError);
+      try {
+        await state.ws.subscribe('newHeads', onHead);
+        bgOk('chain'); // reconnected
+      } catch (e) { bgError(e, 'chain'); }
+      catchUpHeads().catch((e) => bgError(e, 'chain'));
     });
     state.ws.connect();
   }
   setInterval(() => {
+    if (state.config.governed && !state.session) return; // signed out: reads need a session
     pollNetwork();
-    if (!state.ws?.open) catchUpHeads().catch(bgError); // no WebSocket: poll heads over HTTP
+    if (!state.ws?.open) catchUpHeads().catch((e) => bgError(e, 'chain')); // no WebSocket: poll heads over HTTP
   }, period);
   setInterval(renderChain, 5000); // rates move with time even without blocks
   pollNetwork();
