@@ -76,6 +76,33 @@ func recoveryMicros() float64 {
 	return rounds[len(rounds)/2]
 }
 
+// waitQuiet waits, at most max, until the node processes together use
+// less than a tenth of a core over 200 ms, so that the recovery measured
+// next is not slowed by a node still busy with the setup (on a machine whose
+// cores share execution units that alone can move it by a third). It
+// returns the share of a core they used in the last window.
+func (m *cpuMeter) waitQuiet(max time.Duration) float64 {
+	const window = 200 * time.Millisecond
+	total := func() time.Duration {
+		var sum time.Duration
+		for _, pid := range m.pids {
+			if t, err := procCPU(pid); err == nil {
+				sum += t
+			}
+		}
+		return sum
+	}
+	deadline := time.Now().Add(max)
+	for {
+		before := total()
+		time.Sleep(window)
+		busy := float64(total()-before) / float64(window)
+		if busy < 0.1 || time.Now().After(deadline) {
+			return busy
+		}
+	}
+}
+
 // NodeCPU is the CPU one node process spent in the measured phase.
 type NodeCPU struct {
 	Name       string  `json:"name"`

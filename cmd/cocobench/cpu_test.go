@@ -49,3 +49,33 @@ func TestCPUMeterSeesWork(t *testing.T) {
 		t.Fatalf("one recovery %.1f µs", r)
 	}
 }
+
+// waitQuiet sees a busy process as busy until its deadline, and an idle
+// one as quiet at once.
+func TestWaitQuiet(t *testing.T) {
+	m := newCPUMeter([]int{os.Getpid()}, nil)
+	done := make(chan struct{})
+	go func() {
+		x := 0
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				for i := 0; i < 100_000; i++ {
+					x++
+				}
+			}
+		}
+	}()
+	start := time.Now()
+	busy := m.waitQuiet(600 * time.Millisecond)
+	close(done)
+	if busy < 0.1 || time.Since(start) < 600*time.Millisecond {
+		t.Fatalf("a spinning process: %.2f cores after %v", busy, time.Since(start))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if busy := m.waitQuiet(5 * time.Second); busy >= 0.1 {
+		t.Fatalf("an idle process: %.2f cores", busy)
+	}
+}

@@ -379,7 +379,11 @@ func run(c *cli.Context) error {
 	var recovery float64
 	meter := newCPUMeter(c.IntSlice(nodePIDFlag.Name), c.StringSlice(nodeNameFlag.Name))
 	if len(meter.pids) > 0 {
+		if busy := meter.waitQuiet(10 * time.Second); busy >= 0.1 {
+			log.Warn("Nodes still busy: the recovery measured now may be slowed", "cores", fmt.Sprintf("%.2f", busy))
+		}
 		recovery = recoveryMicros()
+		log.Info("One signature recovery measured", "micros", fmt.Sprintf("%.1f", recovery))
 		if err := meter.start(); err != nil {
 			return err
 		}
