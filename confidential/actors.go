@@ -1,16 +1,21 @@
 package confidential
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cocogeth/cocogeth/governance"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -66,6 +71,10 @@ func (g *Gate) Handler(next http.Handler) http.Handler {
 			return
 		}
 		if s, ok, err := g.v.SessionOf(r.Context()); err == nil && ok && g.isActor(r.Context(), s.Address) {
+			if IsWebSocket(r) {
+				g.serveWebSocket(next, w, r, s)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -86,6 +95,73 @@ func (g *Gate) Handler(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 	return g.v.Handler(guarded)
+}
+
+// wsRecheck is how often an open WebSocket's session is checked again.
+const wsRecheck = time.Second
+
+// serveWebSocket serves a WebSocket connection opened with an actor's
+// session for as long as that holds: a connection reads (and receives
+// subscriptions) without presenting its session again, so the gate closes
+// it once the session expires or its account stops being an actor (a
+// member or participant voted out). The client may reconnect with a
+// valid session, or is refused at the handshake with the reason.
+func (g *Gate) serveWebSocket(next http.Handler, w http.ResponseWriter, r *http.Request, s Session) {
+	tap := &hijackTap{ResponseWriter: w}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			wait := min(wsRecheck, time.Until(s.Expires))
+			select {
+			case <-done:
+				return
+			case <-time.After(max(wait, 0)):
+			}
+			reason := ""
+			if !g.v.now().Before(s.Expires) {
+				reason = "session expired"
+			} else if !g.isActor(context.Background(), s.Address) {
+				reason = "account no longer a member's or participant's"
+			}
+			if reason != "" {
+				if c := tap.conn(); c != nil {
+					log.Info("Closed a WebSocket whose session no longer reads", "account", s.Address, "reason", reason)
+					c.Close()
+				}
+				return
+			}
+		}
+	}()
+	next.ServeHTTP(tap, r) // returns when the connection closes
+}
+
+// hijackTap keeps the connection the WebSocket upgrade takes over, so
+// that the gate can close it.
+type hijackTap struct {
+	http.ResponseWriter
+	mu sync.Mutex
+	c  net.Conn
+}
+
+func (h *hijackTap) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("connection cannot be taken over")
+	}
+	c, rw, err := hj.Hijack()
+	if err == nil {
+		h.mu.Lock()
+		h.c = c
+		h.mu.Unlock()
+	}
+	return c, rw, err
+}
+
+func (h *hijackTap) conn() net.Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.c
 }
 
 // rpcCall is what the gate reads of a JSON-RPC call.

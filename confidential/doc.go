@@ -21,7 +21,9 @@
 // anonymous.
 //
 // Handler lifts sessions from HTTP requests into their context (and binds
-// a WebSocket handshake's session to its connection); Gate implements
+// a WebSocket handshake's session to its connection; on a governed network
+// the gate closes that connection when the session expires or its account
+// stops being an actor); Gate implements
 // ethapi.Authenticator for the JSON-RPC layer. Nothing else in the node
 // knows about proofs.
 package confidential
