@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -213,14 +215,40 @@ func TestRecoveryOverAttestedTLS(t *testing.T) {
 	}
 	nd.StartRecovery()
 	key := memberKeyFile(t, "A")
+	bin, err := os.ReadFile(nd.Binary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := fmt.Sprintf("0x%x", sha256.Sum256(bin)) // the simulation's code identity
+	share := func(args ...string) testnode.Result {
+		return testnode.Run(t, nd.Binary(), time.Minute, append([]string{"recovery", "share", "--rpc", nd.HTTPURL(), "--key", key}, args...)...)
+	}
+	// Without the manifests to compare with, nothing is sent; the node's
+	// attestation is shown.
 	var res testnode.Result
 	if !waitFor(30*time.Second, 200*time.Millisecond, func() bool {
-		res = testnode.Run(t, nd.Binary(), time.Minute, "recovery", "share", "--rpc", nd.HTTPURL(), "--key", key)
-		return res.ExitCode == 0
+		res = share()
+		return strings.Contains(res.Output, "node attested: ")
 	}) {
 		t.Fatalf("recovery share over https: exit %d\n%s", res.ExitCode, res.Output)
 	}
-	if !strings.HasPrefix(nd.HTTPURL(), "https://") || !strings.Contains(res.Output, "node attested: ") || !strings.Contains(res.Output, "no recovery record") {
-		t.Fatalf("recovery share over %s:\n%s", nd.HTTPURL(), res.Output)
+	if res.ExitCode == 0 || !strings.Contains(res.Output, "nothing sent: name the TEE kinds and code identities") || strings.Contains(res.Output, "no recovery record") {
+		t.Fatalf("recovery share without --tee/--code:\n%s", res.Output)
+	}
+	for _, c := range []struct {
+		args    []string
+		refusal string
+	}{
+		{[]string{"--tee", "sgx", "--code", code}, `attested TEE "simulation", not one of --tee [sgx]`},
+		{[]string{"--tee", "simulation", "--code", "0x" + strings.Repeat("ab", 32)}, "not one of --code"},
+		{[]string{"--tee", "simulation", "--code", "0x1234"}, "invalid --code"},
+	} {
+		if res := share(c.args...); res.ExitCode == 0 || !strings.Contains(res.Output, c.refusal) {
+			t.Errorf("recovery share %v: exit %d, want %q\n%s", c.args, res.ExitCode, c.refusal, res.Output)
+		}
+	}
+	res = share("--tee", "simulation", "--code", code)
+	if res.ExitCode != 0 || !strings.HasPrefix(nd.HTTPURL(), "https://") || !strings.Contains(res.Output, "no recovery record") {
+		t.Fatalf("recovery share to the attested code over %s: exit %d\n%s", nd.HTTPURL(), res.ExitCode, res.Output)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,14 @@ var (
 		Usage:    "Files of members' decrypted shares (cocogeth recovery share --records … --out FILE); repeat or separate with commas",
 		Required: true,
 	}
+	shareTEEFlag = &cli.StringSliceFlag{
+		Name:  "tee",
+		Usage: "With an https --rpc: TEE kinds the node may attest to (the constitution's TEE manifest, e.g. sgx); required",
+	}
+	shareCodeFlag = &cli.StringSliceFlag{
+		Name:  "code",
+		Usage: "With an https --rpc: code identities (0x + 32 bytes) the node may attest to (the constitution's code manifest); required",
+	}
 	auditDataDirFlag = &cli.StringFlag{
 		Name:     "datadir",
 		Usage:    "Copy of a node's data directory to audit (read only)",
@@ -51,14 +60,16 @@ var recoveryShareCommand = &cli.Command{
 	Name:      "share",
 	Usage:     "Decrypt this member's shares of the ledger secrets for a node in recovery mode (--rpc) or for an audit (--records, --out)",
 	ArgsUsage: " ",
-	Flags:     []cli.Flag{recoveryKeyFlag, rpcFlag, recordsFlag, sharesOutFlag},
+	Flags:     []cli.Flag{recoveryKeyFlag, rpcFlag, shareTEEFlag, shareCodeFlag, recordsFlag, sharesOutFlag},
 	Description: `With --rpc, asks the node (started with --recovery) for the recovery records
 of the epochs its data needs, decrypts this member's share of each with the
 private key --key, with a proof that it is the correct decryption, and
 submits them; the node recovers a secret once enough members did. Send
-shares only to a node you trust to be the network's (its RPC over
---rpc.tls, checked with cocogeth verify, or a local socket): M shares unlock
-the secret.
+shares only to a node you trust to be the network's: M shares unlock the
+secret. Over https (a node started with --rpc.tls) the node proves its TEE
+and code in its certificate, and nothing is sent unless they are among
+--tee and --code (the constitution's manifests, which a locked node cannot
+serve); plain http is accepted to a node on this machine only.
 
 With --records DIR --out FILE, decrypts offline from a copy of a node's
 record directory and writes the shares to FILE, for an auditor (cocogeth
@@ -116,15 +127,8 @@ func submitShares(ctx *cli.Context, key *recovery.PrivateKey) error {
 	if err := c.CallContext(ctx.Context, &raw, "recovery_records"); err != nil {
 		return fmt.Errorf("recovery_records: %w (is the node started with --recovery?)", err)
 	}
-	if served != nil {
-		// Over https the node proved its TEE and code in its certificate
-		// (checked by dialAttested): shown for the member to compare with
-		// the constitution's manifests, which a locked node cannot serve.
-		claims, err := nodetls.VerifyAttestedCertificate(served)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(ctx.App.Writer, "node attested: %s\n", claims)
+	if err := checkShareTarget(ctx, served); err != nil {
+		return err
 	}
 	recs := map[uint64]*recovery.Record{}
 	for _, r := range raw {
@@ -159,6 +163,42 @@ func submitShares(ctx *cli.Context, key *recovery.PrivateKey) error {
 	}
 	fmt.Fprintln(ctx.App.Writer, st.Message)
 	return nil
+}
+
+// checkShareTarget refuses to send shares to a node whose attestation is
+// not among the kinds and code identities the member names. Over https the
+// node proved them in its certificate (checked by dialAttested); over plain
+// http (to this machine only) nothing is proved, and pinning is refused
+// rather than silently skipped.
+func checkShareTarget(ctx *cli.Context, served *x509.Certificate) error {
+	kinds, codes := ctx.StringSlice(shareTEEFlag.Name), ctx.StringSlice(shareCodeFlag.Name)
+	if served == nil {
+		if len(kinds) > 0 || len(codes) > 0 {
+			return errors.New("--tee and --code need the node's https endpoint (started with --rpc.tls): over plain http it proves nothing")
+		}
+		return nil
+	}
+	claims, err := nodetls.VerifyAttestedCertificate(served)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(ctx.App.Writer, "node attested: %s\n", claims)
+	if len(kinds) == 0 || len(codes) == 0 {
+		return fmt.Errorf("nothing sent: name the TEE kinds and code identities the node may run (--tee %s --code 0x%x if the constitution's manifests list them)", claims.Kind, claims.UniqueID)
+	}
+	if !slices.Contains(kinds, claims.Kind) {
+		return fmt.Errorf("nothing sent: the node attested TEE %q, not one of --tee %v", claims.Kind, kinds)
+	}
+	for _, c := range codes {
+		b, err := hexutil.Decode(c)
+		if err != nil || len(b) != 32 {
+			return fmt.Errorf("invalid --code %q: want 0x and 32 bytes of hex", c)
+		}
+		if bytes.Equal(b, claims.UniqueID[:]) {
+			return nil
+		}
+	}
+	return fmt.Errorf("nothing sent: the node attested code 0x%x, not one of --code %v", claims.UniqueID, codes)
 }
 
 // readRecords reads every record file of a record directory.
