@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend/store"
 	"github.com/cocogeth/cocogeth/governance"
+	"github.com/cocogeth/cocogeth/internal/atomicfile"
 	"github.com/cocogeth/cocogeth/recovery"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -243,15 +243,7 @@ func RecordFile(dir string, epoch uint64) string {
 }
 
 func writeRecordFile(dir string, epoch uint64, rec []byte) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	path := RecordFile(dir, epoch)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, rec, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(RecordFile(dir, epoch), rec, 0o600)
 }
 
 // mirrorAllRecords mirrors every record the chain holds (after a snapshot

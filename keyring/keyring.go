@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 
+	"github.com/cocogeth/cocogeth/internal/atomicfile"
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
@@ -143,31 +143,8 @@ func (k *Keyring) save() error {
 	if err != nil {
 		return fmt.Errorf("seal ledger secrets: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
-		return err
-	}
-	tmp := k.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(sealed)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, k.path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write ledger secrets %s: %w", k.path, err)
-	}
-	if d, err := os.Open(filepath.Dir(k.path)); err == nil {
-		d.Sync()
-		d.Close()
+	if err := atomicfile.Write(k.path, sealed, 0o600); err != nil {
+		return fmt.Errorf("write ledger secrets: %w", err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cocogeth/cocogeth/cocobackend/nodetls"
 	"github.com/cocogeth/cocogeth/eth"
 	"github.com/cocogeth/cocogeth/genesis"
+	"github.com/cocogeth/cocogeth/internal/atomicfile"
 	"github.com/cocogeth/cocogeth/keyring"
 	"github.com/cocogeth/cocogeth/tee"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -172,10 +173,7 @@ func recordPendingGenesis(stack *node.Node, spec *genesis.Spec) error {
 		}
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
+	if err := atomicfile.Write(path, raw, 0o600); err != nil {
 		return err
 	}
 	log.Info("Genesis recorded: the chain is written at first start, once the network's ledger secrets are fetched from a validating node",
