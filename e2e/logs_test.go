@@ -187,3 +187,47 @@ func sameLog(t *testing.T, what string, got, want types.Log) {
 		}
 	}
 }
+
+// The log index follows the head at most once a second; eth_getLogs still
+// answers for the newest blocks at once (through their receipts), over a
+// range that spans indexed and not yet indexed blocks, and the same after
+// the index caught up.
+func TestLogsOfBlocksNotYetIndexed(t *testing.T) {
+	n := startDev(t)
+	w := n.Wallet(t)
+	c := n.Client()
+	tok := testcontracts.MustLoad("TestToken")
+	tokAddr, deployed := w.DeployTestToken(t, "Test", "TST", big.NewInt(1_000_000))
+	transferID := tok.ABI.Events["Transfer"].ID
+	query := ethereum.FilterQuery{FromBlock: deployed.BlockNumber, Addresses: []common.Address{tokAddr}, Topics: [][]common.Hash{{transferID}}}
+	time.Sleep(1500 * time.Millisecond) // the index reaches the deployment
+	var blocks []uint64
+	for i := 1; i <= 5; i++ {
+		r := w.Transact(t, tokAddr, tok.ABI, "transfer", common.BigToAddress(big.NewInt(int64(0xa11ce0+i))), big.NewInt(int64(i)))
+		blocks = append(blocks, r.BlockNumber.Uint64())
+	}
+	check := func(when string) {
+		t.Helper()
+		logs, err := c.FilterLogs(ctx(t), query)
+		if err != nil {
+			t.Fatalf("%s: eth_getLogs: %v", when, err)
+		}
+		var got []uint64
+		for _, l := range logs {
+			if l.BlockNumber > deployed.BlockNumber.Uint64() {
+				got = append(got, l.BlockNumber)
+			}
+		}
+		if len(got) != len(blocks) {
+			t.Fatalf("%s: logs in blocks %v, want %v", when, got, blocks)
+		}
+		for i := range got {
+			if got[i] != blocks[i] {
+				t.Fatalf("%s: logs in blocks %v, want %v", when, got, blocks)
+			}
+		}
+	}
+	check("at once")
+	time.Sleep(1500 * time.Millisecond)
+	check("after the index moved")
+}
