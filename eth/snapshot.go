@@ -80,8 +80,16 @@ type kvNodes struct{ kv ethdb.KeyValueReader }
 
 func (n kvNodes) NodeReader(common.Hash) (database.NodeReader, error) { return n, nil }
 
+// Node returns the node, nothing for a node not in the store (the trie
+// reports it missing), and the store's error when it could not read.
 func (n kvNodes) Node(_ common.Hash, _ []byte, hash common.Hash) ([]byte, error) {
-	blob, _ := n.kv.Get(hash[:])
+	blob, err := n.kv.Get(hash[:])
+	if err != nil {
+		if ok, herr := n.kv.Has(hash[:]); herr == nil && !ok {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read trie node %s: %w", hash, err)
+	}
 	return blob, nil
 }
 
