@@ -246,7 +246,7 @@ const state = {
   proposalsJSON: '',
   history: null,
   network: null,
-  head: 0,
+  head: -1, // no block seen yet (the genesis is block 0)
   blocks: new Map(), // number → {number, hash, timestamp, txs}
 };
 

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { before, after } from 'node:test';
 import { ethers } from 'ethers';
 import { chromium } from 'playwright-core';
-import { test, REPO_ROOT, waitFor } from './lib/node.mjs';
+import { test, REPO_ROOT, CocoNode } from './lib/node.mjs';
 import { GovernedNetwork, GOV_KEYS, GOVERNANCE_ADDRESS, governanceAbi, govAddress } from './lib/governed.mjs';
 import { login, sessionProvider } from './lib/session.mjs';
 
@@ -289,4 +289,29 @@ test('a stranger\'s wallet signs in but sees nothing, with the node\'s reason', 
   const { page } = await openDashboard(node, ethers.Wallet.createRandom().privateKey);
   await page.waitForFunction(() => /only to its members and participants/.test(document.querySelector('#message')?.textContent ?? ''), null, { timeout: SHOWS_WITHIN_MS });
   assert.equal(await page.locator('#nodes tr[data-node]').count(), 0, 'no node is shown');
+});
+
+test('on a network without governance (a --dev node) the page reads without a wallet and says there is no constitution', async () => {
+  const dev = new CocoNode({ name: 'dashboard-dev', extraArgs: ['--dashboard'] });
+  try {
+    await dev.start();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    pages.push(page);
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // No window.ethereum: nothing to connect, everything public to read.
+    await page.goto(`${dev.httpUrl}/dashboard/#/network`);
+    await waitSelector(page, '#nodes tr[data-node][data-reachable="true"][data-role="leader"]');
+    assert.match(await page.locator('#nodes tr[data-node]').first().locator('.tee-simulation').textContent(), /SIMULATION/);
+    await page.goto(`${dev.httpUrl}/dashboard/#/chain`);
+    await page.waitForFunction(() => /\d/.test(document.querySelector('#head')?.textContent ?? ''), null, { timeout: SHOWS_WITHIN_MS });
+    await page.goto(`${dev.httpUrl}/dashboard/#/constitution`);
+    await page.waitForFunction(() => {
+      const n = document.querySelector('#constitution-none');
+      return n && !n.hidden && /no constitution/i.test(n.textContent);
+    }, null, { timeout: SHOWS_WITHIN_MS });
+    assert.deepEqual(errors, [], 'errors thrown in the page');
+  } finally {
+    await dev.cleanup();
+  }
 });
