@@ -65,16 +65,21 @@ func (api *RaftAPI) Cluster() (*ClusterInfo, error) {
 		return nil, err
 	}
 	st := api.l.Stats()
-	num := func(k string) uint64 { v, _ := strconv.ParseUint(st[k], 10, 64); return v }
 	info := &ClusterInfo{
 		Self: api.l.cfg.ID, Role: api.l.Role(), Servers: servers, AppliedIndex: api.applied(),
-		CommitIndex: num("commit_index"), LastLogIndex: num("last_log_index"), Term: num("term"),
+		CommitIndex: statUint(st, "commit_index"), LastLogIndex: statUint(st, "last_log_index"), Term: statUint(st, "term"),
 		LastContact: st["last_contact"],
 	}
 	if err := api.l.Halted(); err != nil {
 		info.Halted = err.Error()
 	}
 	return info, nil
+}
+
+// statUint reads a number of hashicorp/raft's Stats (0 if absent).
+func statUint(st map[string]string, key string) uint64 {
+	v, _ := strconv.ParseUint(st[key], 10, 64)
+	return v
 }
 
 // Stats returns hashicorp/raft's counters.

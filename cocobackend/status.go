@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -36,22 +35,15 @@ const (
 // what its attestation on the authenticated channel proved, never what it
 // claims.
 type NodeStatus struct {
-	ID        string `json:"id"`
+	wireStatus
 	Address   string `json:"address"`
 	Self      bool   `json:"self"`
 	Reachable bool   `json:"reachable"`
 	// Error says why the node could not be asked (unreachable, refused).
-	Error        string `json:"error,omitempty"`
-	Role         string `json:"role"`
-	Leader       string `json:"leader"`
-	Term         uint64 `json:"term"`
-	AppliedIndex uint64 `json:"appliedIndex"`
-	CommitIndex  uint64 `json:"commitIndex"`
-	LastLogIndex uint64 `json:"lastLogIndex"`
+	Error string `json:"error,omitempty"`
 	// Lag is how many entries its applied index is behind the highest
 	// applied index of the view.
-	Lag    uint64 `json:"lag"`
-	Halted string `json:"halted,omitempty"`
+	Lag uint64 `json:"lag"`
 	// TEE is the attested TEE kind ("simulation" is no enclave at all),
 	// "unattested" when the channel proves none.
 	TEE      string        `json:"tee"`
@@ -59,7 +51,8 @@ type NodeStatus struct {
 	LastSeen time.Time     `json:"lastSeen"`
 }
 
-// wireStatus is what a node sends of itself on ChannelStatus.
+// wireStatus is what a node sends of itself on ChannelStatus: its Raft
+// state as it sees it.
 type wireStatus struct {
 	ID           string `json:"id"`
 	Role         string `json:"role"`
@@ -81,11 +74,10 @@ type SelfAttestation struct {
 // ownStatus is this node's status as it sends it.
 func (c *Cluster) ownStatus() wireStatus {
 	st := c.Raft.Stats()
-	num := func(k string) uint64 { v, _ := strconv.ParseUint(st[k], 10, 64); return v }
 	leader, _ := c.Raft.Leader()
 	w := wireStatus{
-		ID: c.cfg.Self.ID, Role: c.Raft.Role(), Leader: leader, Term: num("term"),
-		AppliedIndex: c.fsm.AppliedIndex(), CommitIndex: num("commit_index"), LastLogIndex: num("last_log_index"),
+		ID: c.cfg.Self.ID, Role: c.Raft.Role(), Leader: leader, Term: statUint(st, "term"),
+		AppliedIndex: c.fsm.AppliedIndex(), CommitIndex: statUint(st, "commit_index"), LastLogIndex: statUint(st, "last_log_index"),
 	}
 	if err := c.Raft.Halted(); err != nil {
 		w.Halted = err.Error()
@@ -163,7 +155,7 @@ func (c *Cluster) Network(ctx context.Context) ([]NodeStatus, error) {
 	out := make([]NodeStatus, len(servers))
 	var wg sync.WaitGroup
 	for i, s := range servers {
-		out[i] = NodeStatus{ID: s.ID, Address: s.Address, Role: "unknown"}
+		out[i] = NodeStatus{wireStatus: wireStatus{ID: s.ID, Role: "unknown"}, Address: s.Address}
 		if s.ID == c.cfg.Self.ID {
 			out[i].Self = true
 			out[i].fill(c.ownStatus(), time.Now())
@@ -215,9 +207,7 @@ func (c *Cluster) Network(ctx context.Context) ([]NodeStatus, error) {
 }
 
 func (n *NodeStatus) fill(w wireStatus, at time.Time) {
-	n.Reachable, n.Role, n.Leader, n.Term = true, w.Role, w.Leader, w.Term
-	n.AppliedIndex, n.CommitIndex, n.LastLogIndex, n.Halted = w.AppliedIndex, w.CommitIndex, w.LastLogIndex, w.Halted
-	n.LastSeen = at.UTC()
+	n.wireStatus, n.Reachable, n.LastSeen = w, true, at.UTC()
 }
 
 func (c *Cluster) selfTEE() (string, hexutil.Bytes) {
@@ -253,8 +243,9 @@ func (api *NetworkAPI) Network(ctx context.Context) ([]NodeStatus, error) {
 // SoloNetwork is the network view of a single validating node.
 func SoloNetwork(id string, applied func() uint64, self SelfAttestation) func(context.Context) ([]NodeStatus, error) {
 	return func(context.Context) ([]NodeStatus, error) {
-		n := NodeStatus{ID: id, Self: true, Reachable: true, Role: "leader", Leader: id,
-			AppliedIndex: applied(), CommitIndex: applied(), LastLogIndex: applied(), TEE: "unattested", LastSeen: time.Now().UTC()}
+		i := applied()
+		n := NodeStatus{Self: true, TEE: "unattested"}
+		n.fill(wireStatus{ID: id, Role: "leader", Leader: id, AppliedIndex: i, CommitIndex: i, LastLogIndex: i}, time.Now())
 		if self.TEE != "" {
 			n.TEE, n.Code = self.TEE, self.Code[:]
 		}

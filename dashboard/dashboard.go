@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/node"
 )
 
 // Path is where the dashboard is served.
@@ -28,9 +29,6 @@ type Config struct {
 	RPC, WS  string
 	ChainID  *big.Int
 	Governed bool
-	// VirtualHosts are the host names requests may name (--http.vhosts,
-	// as the JSON-RPC checks them: "*" any, IP addresses always).
-	VirtualHosts []string
 }
 
 type pageConfig struct {
@@ -43,14 +41,17 @@ type pageConfig struct {
 
 // Handler serves the dashboard under Path. config is called per request
 // for config.json (the servers' URLs are known only once they listen);
-// governance is the address of the governance contract.
-func Handler(config func() Config, governance common.Address) http.Handler {
+// governance is the address of the governance contract; vhosts are the
+// host names requests may name (--http.vhosts), checked by go-ethereum's
+// handler exactly as for the JSON-RPC ("*" any, IP addresses always), so a
+// page reached through another name (DNS rebinding) gets nothing.
+func Handler(config func() Config, governance common.Address, vhosts []string) http.Handler {
 	web, err := fs.Sub(embedded, "web")
 	if err != nil {
 		panic("dashboard: " + err.Error())
 	}
 	files := http.StripPrefix(Path, http.FileServer(http.FS(web)))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -61,10 +62,6 @@ func Handler(config func() Config, governance common.Address) http.Handler {
 			return
 		}
 		cfg := config()
-		if !hostAllowed(r.Host, cfg.VirtualHosts) {
-			http.Error(w, "invalid host specified", http.StatusForbidden)
-			return
-		}
 		cfg.WS = reachableWS(cfg.WS, r.Host)
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentPolicy(cfg.WS))
@@ -79,6 +76,7 @@ func Handler(config func() Config, governance common.Address) http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+	return node.NewHTTPHandlerStack(page, nil, vhosts, nil, true)
 }
 
 // contentPolicy allows the page's own files and connections to this
@@ -90,27 +88,6 @@ func contentPolicy(ws string) string {
 	}
 	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src " + connect +
 		"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-}
-
-// hostAllowed applies the JSON-RPC's virtual-host rule to the dashboard: a
-// page reached through a name the node does not answer to (DNS rebinding)
-// gets nothing.
-func hostAllowed(host string, vhosts []string) bool {
-	if host == "" {
-		return true
-	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if net.ParseIP(strings.Trim(host, "[]")) != nil {
-		return true
-	}
-	for _, v := range vhosts {
-		if v == "*" || strings.EqualFold(v, host) {
-			return true
-		}
-	}
-	return false
 }
 
 // reachableWS is the WebSocket URL as the browser can reach it: a server

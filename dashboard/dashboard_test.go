@@ -21,8 +21,8 @@ func serve(t *testing.T, method, path string) *httptest.ResponseRecorder {
 func serveAs(t *testing.T, method, path, host, ws string) *httptest.ResponseRecorder {
 	t.Helper()
 	h := Handler(func() Config {
-		return Config{RPC: "/", WS: ws, ChainID: big.NewInt(1337), Governed: true, VirtualHosts: []string{"localhost"}}
-	}, common.HexToAddress("0xC0C0"))
+		return Config{RPC: "/", WS: ws, ChainID: big.NewInt(1337), Governed: true}
+	}, common.HexToAddress("0xC0C0"), []string{"localhost"})
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(method, path, nil)
 	r.Host = host

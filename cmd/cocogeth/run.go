@@ -181,8 +181,8 @@ func runNode(ctx *cli.Context) error {
 		chainID, governed := backend.ChainConfig().ChainID, backend.Spec().Coco.Governed()
 		page := dashboard.Handler(func() dashboard.Config {
 			rpcURL, wsURL := servers.dashboardURLs()
-			return dashboard.Config{RPC: rpcURL, WS: wsURL, ChainID: chainID, Governed: governed, VirtualHosts: servers.cfg.HTTPVirtualHosts}
-		}, governance.Address)
+			return dashboard.Config{RPC: rpcURL, WS: wsURL, ChainID: chainID, Governed: governed}
+		}, governance.Address, servers.cfg.HTTPVirtualHosts)
 		if err := servers.serveDashboard(page); err != nil {
 			return err
 		}
