@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,17 @@ func TestGovernedWebSocketEndsWithItsSession(t *testing.T) {
 		case <-time.After(d):
 			t.Fatalf("%s: the WebSocket is still open after %v", what, d)
 		}
+	}
+
+	// The network view is a read like any other: nothing for an outsider.
+	anon, err := rpc.DialContext(c, n.HTTPURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	var view []map[string]any
+	if err := anon.CallContext(c, &view, "coco_network"); err == nil || !strings.Contains(err.Error(), "only to its members and participants") {
+		t.Fatalf("coco_network without a session: %v %v", view, err)
 	}
 
 	// A session that expires.

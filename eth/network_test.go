@@ -1,8 +1,11 @@
 package eth
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"testing"
+	"time"
 
 	"github.com/cocogeth/cocogeth/cocobackend"
 )
@@ -75,4 +78,25 @@ func TestClusterNetworkView(t *testing.T) {
 		view = networkOf(t, f)
 		return view[lead.id].Reachable && view[lead.id].Role == "follower"
 	})
+}
+
+// The status channel is a channel of the authenticated mux: a dialer that
+// names it without the handshake of an admitted node gets no status, only
+// a closed connection.
+func TestStatusChannelRefusesOutsiders(t *testing.T) {
+	c := newECluster(t, 3, 8, nil)
+	c.leader()
+	conn, err := c.c.Net.Host("outsider:1").Dial(c.nodes[0].Node.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte{cocobackend.ChannelStatus}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(conn)
+	if bytes.Contains(b, []byte(`"appliedIndex"`)) || bytes.Contains(b, []byte(`"role"`)) {
+		t.Fatalf("an outsider read the node's status: %q", b)
+	}
 }
